@@ -1,0 +1,88 @@
+"""The tables every report is rendered from.
+
+Scoring builds them from the ledger; each writer in ``outputs/`` only renders them. Keeping them in
+one frozen record means a writer can never compute a number that scoring should own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+
+# units.csv columns, in contract order (SPEC "Contract").
+UNIT_COLUMNS = (
+    "unit",
+    "category",
+    "submitted",
+    "on_time",
+    "first_received",
+    "last_received",
+    "photos",
+    "reports",
+    "deeds",
+    "videos",
+    "video_links",
+    "complete",
+    "missing",
+    "score",
+    "rank",
+    "award",
+    "notice",
+    "notice_reasons",
+)
+
+# attachments.csv columns, in contract order.
+ATTACHMENT_COLUMNS = (
+    "message_id",
+    "uid",
+    "received_at",
+    "sender",
+    "unit",
+    "filename",
+    "category",
+    "size",
+    "sha256",
+    "path",
+)
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """What the documents say about the campaign itself (from config)."""
+
+    title: str  # e.g. "“衡阳群众”禁毒志愿服务活动"
+    office: str  # e.g. "衡阳县禁毒委员会办公室"
+    deadline: datetime  # aware; its offset is the campaign's time zone
+    generated_at: datetime  # aware, same offset
+
+
+@dataclass(frozen=True)
+class ReportTables:
+    """Everything a report may show. DataFrames are never mutated by writers.
+
+    units: one row per registry unit, registry order. Columns: UNIT_COLUMNS plus
+        ``grade`` (优秀/良好/基本合格/不合格 or "" when not submitted), ``deduction`` (float, 绩效考评扣分),
+        ``needs_manual`` (bool: a report without a text layer), ``days_late`` (float, 0 when on time),
+        ``volunteers`` (Int64 or <NA>: count stated in the report), ``folder`` (str: materials folder
+        of the unit relative to the data folder, e.g. "materials/西渡镇").
+        Types: bools are bool; counts int; score float; rank Int64 (<NA> when not submitted);
+        first/last_received pandas Timestamps in the deadline's offset (NaT when none);
+        missing and notice_reasons are ';'-joined strings.
+    attachments: one row per stored file per message, plus one per cloud link: ATTACHMENT_COLUMNS
+        plus ``kind`` ("file" | "link"), ``link_code`` (提取码 or ""), ``late`` (bool),
+        ``review_reason`` (Chinese, "" when none). received_at is a Timestamp in the deadline's
+        offset; size Int64 (<NA> for links); uid Int64 (<NA> for the folder source).
+    breakdown: unit, criterion (Chinese label), points (float), max_points (float), evidence (str).
+    review: the review queue: received_at, sender, subject, unit ("" if unknown), filename
+        ("" for a whole message), reason (Chinese), candidates (str), path (relative to data).
+    individuals: candidate outstanding individuals: name, unit, document, excerpt.
+    """
+
+    units: pd.DataFrame
+    attachments: pd.DataFrame
+    breakdown: pd.DataFrame
+    review: pd.DataFrame
+    individuals: pd.DataFrame
+    campaign: Campaign
