@@ -1,0 +1,360 @@
+"""The ledger: every message seen, every file stored, cursors and small state.
+
+One small repository module over sqlite3 (WAL), so that a shared PostgreSQL can replace it: no
+other module writes SQL. A message's effects are written inside one ``transaction()``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    raw_path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    received_at TEXT NOT NULL,          -- ISO 8601, aware
+    time_source TEXT NOT NULL,          -- server | received | date | mtime
+    message_id TEXT NOT NULL DEFAULT '',
+    sender TEXT NOT NULL DEFAULT '',
+    sender_name TEXT NOT NULL DEFAULT '',
+    subject TEXT NOT NULL DEFAULT '',
+    unit TEXT,
+    unit_level TEXT NOT NULL DEFAULT '',
+    unit_evidence TEXT NOT NULL DEFAULT '',
+    candidates TEXT NOT NULL DEFAULT '',
+    nature TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,               -- pending | done | review | ignored | failed
+    reason TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS messages_status ON messages(status);
+CREATE TABLE IF NOT EXISTS locations (
+    folder TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    message INTEGER NOT NULL REFERENCES messages(id),
+    PRIMARY KEY (folder, uidvalidity, uid)
+);
+CREATE INDEX IF NOT EXISTS locations_message ON locations(message);
+CREATE TABLE IF NOT EXISTS cursors (
+    folder TEXT PRIMARY KEY,
+    uidvalidity INTEGER NOT NULL,
+    last_uid INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY,
+    message INTEGER NOT NULL REFERENCES messages(id),
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,                 -- file | link | skipped
+    filename TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    unit TEXT,
+    category TEXT NOT NULL,
+    evidence TEXT NOT NULL DEFAULT '',
+    size INTEGER,
+    sha256 TEXT NOT NULL DEFAULT '',
+    path TEXT NOT NULL DEFAULT '',
+    link_code TEXT NOT NULL DEFAULT '',
+    note TEXT NOT NULL DEFAULT '',
+    review_reason TEXT NOT NULL DEFAULT '',
+    UNIQUE (message, seq)
+);
+CREATE INDEX IF NOT EXISTS files_sha ON files(unit, sha256);
+CREATE INDEX IF NOT EXISTS files_path ON files(path);
+CREATE TABLE IF NOT EXISTS documents (
+    sha256 TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    has_text_layer INTEGER NOT NULL,
+    problem TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS sender_map (
+    address TEXT PRIMARY KEY,
+    unit TEXT NOT NULL,
+    source TEXT NOT NULL,               -- learned | confirmed
+    message INTEGER
+);
+CREATE TABLE IF NOT EXISTS folder_seen (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sha256 TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    uidvalidity: int
+    last_uid: int
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    id: int
+    sha256: str
+    raw_path: str
+    received_at: str
+    time_source: str
+    status: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One row of ``files`` as the pipeline writes it."""
+
+    seq: int
+    kind: str
+    filename: str
+    sender: str
+    unit: str | None
+    category: str
+    evidence: str
+    size: int | None
+    sha256: str
+    path: str
+    link_code: str
+    note: str
+    review_reason: str
+
+
+class Ledger:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+        self._db.execute(
+            "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- state -------------------------------------------------------------------------------
+    def get_state(self, key: str, default: str = "") -> str:
+        row = self._db.execute("SELECT value FROM state WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_state(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (key, value))
+
+    def bump_generation(self) -> None:
+        """Reports depend on the ledger only through this counter (cheap idle polls)."""
+        self.set_state("generation", str(int(self.get_state("generation", "0")) + 1))
+
+    # -- cursors and locations ---------------------------------------------------------------
+    def cursor(self, folder: str) -> Cursor | None:
+        row = self._db.execute(
+            "SELECT uidvalidity, last_uid FROM cursors WHERE folder=?", (folder,)
+        ).fetchone()
+        return Cursor(*row) if row else None
+
+    def set_cursor(self, folder: str, uidvalidity: int, last_uid: int) -> None:
+        self._db.execute(
+            "INSERT INTO cursors VALUES (?, ?, ?) ON CONFLICT(folder) DO UPDATE SET "
+            "uidvalidity=excluded.uidvalidity, last_uid=MAX(cursors.last_uid * "
+            "(cursors.uidvalidity = excluded.uidvalidity), excluded.last_uid)",
+            (folder, uidvalidity, last_uid),
+        )
+
+    def has_location(self, folder: str, uidvalidity: int, uid: int) -> bool:
+        return (
+            self._db.execute(
+                "SELECT 1 FROM locations WHERE folder=? AND uidvalidity=? AND uid=?",
+                (folder, uidvalidity, uid),
+            ).fetchone()
+            is not None
+        )
+
+    def add_location(self, folder: str, uidvalidity: int, uid: int, message: int) -> None:
+        self._db.execute(
+            "INSERT OR IGNORE INTO locations VALUES (?, ?, ?, ?)",
+            (folder, uidvalidity, uid, message),
+        )
+
+    # -- messages ----------------------------------------------------------------------------
+    def message_by_sha(self, sha256: str) -> MessageRow | None:
+        row = self._db.execute(
+            "SELECT id, sha256, raw_path, received_at, time_source, status, attempts "
+            "FROM messages WHERE sha256=?",
+            (sha256,),
+        ).fetchone()
+        return MessageRow(*row) if row else None
+
+    def begin_message(
+        self, sha256: str, raw_path: str, size: int, received_at: str, time_source: str
+    ) -> MessageRow:
+        """Record the message before processing it, counting the attempt (crash-safe retries)."""
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO messages (sha256, raw_path, size, received_at, time_source, status, "
+                "attempts) VALUES (?, ?, ?, ?, ?, 'pending', 1) ON CONFLICT(sha256) DO UPDATE "
+                "SET attempts = attempts + 1",
+                (sha256, raw_path, size, received_at, time_source),
+            )
+        row = self.message_by_sha(sha256)
+        assert row is not None
+        return row
+
+    def retryable(self, max_attempts: int) -> list[MessageRow]:
+        rows = self._db.execute(
+            "SELECT id, sha256, raw_path, received_at, time_source, status, attempts "
+            "FROM messages WHERE status IN ('pending', 'failed') AND attempts < ? ORDER BY id",
+            (max_attempts,),
+        ).fetchall()
+        return [MessageRow(*row) for row in rows]
+
+    def exhausted(self, max_attempts: int) -> list[MessageRow]:
+        rows = self._db.execute(
+            "SELECT id, sha256, raw_path, received_at, time_source, status, attempts "
+            "FROM messages WHERE status IN ('pending', 'failed') AND attempts >= ? ORDER BY id",
+            (max_attempts,),
+        ).fetchall()
+        return [MessageRow(*row) for row in rows]
+
+    def all_messages(self) -> list[MessageRow]:
+        rows = self._db.execute(
+            "SELECT id, sha256, raw_path, received_at, time_source, status, attempts "
+            "FROM messages ORDER BY received_at, id"
+        ).fetchall()
+        return [MessageRow(*row) for row in rows]
+
+    def finish_message(self, message: int, **fields: object) -> None:
+        """Set the outcome columns of a message (inside the caller's transaction)."""
+        columns = ", ".join(f"{name}=?" for name in fields)
+        self._db.execute(f"UPDATE messages SET {columns} WHERE id=?", (*fields.values(), message))
+
+    def clear_files(self, message: int) -> None:
+        self._db.execute("DELETE FROM files WHERE message=?", (message,))
+
+    def add_files(self, message: int, files: list[FileRecord]) -> None:
+        self._db.executemany(
+            "INSERT INTO files (message, seq, kind, filename, sender, unit, category, evidence, "
+            "size, sha256, path, link_code, note, review_reason) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    message,
+                    f.seq,
+                    f.kind,
+                    f.filename,
+                    f.sender,
+                    f.unit,
+                    f.category,
+                    f.evidence,
+                    f.size,
+                    f.sha256,
+                    f.path,
+                    f.link_code,
+                    f.note,
+                    f.review_reason,
+                )
+                for f in files
+            ],
+        )
+
+    def add_document(self, sha256: str, title: str, text: str, has_text: bool, problem: str):
+        self._db.execute(
+            "INSERT OR IGNORE INTO documents VALUES (?, ?, ?, ?, ?)",
+            (sha256, title, text, int(has_text), problem),
+        )
+
+    # -- storage decisions -------------------------------------------------------------------
+    def stored_copy(self, unit: str | None, sha256: str) -> tuple[str, str] | None:
+        """(path, category) of this content already stored for this unit."""
+        row = self._db.execute(
+            "SELECT path, category FROM files WHERE unit IS ? AND sha256=? AND path != '' "
+            "ORDER BY id LIMIT 1",
+            (unit, sha256),
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def path_taken(self, path: str) -> bool:
+        return self._db.execute("SELECT 1 FROM files WHERE path=?", (path,)).fetchone() is not None
+
+    # -- sender map --------------------------------------------------------------------------
+    def sender_map(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT address, unit FROM sender_map").fetchall())
+
+    def learn_sender(self, address: str, unit: str, message: int) -> None:
+        self._db.execute(
+            "INSERT OR IGNORE INTO sender_map VALUES (?, ?, 'learned', ?)", (address, unit, message)
+        )
+
+    # -- folder source -----------------------------------------------------------------------
+    def folder_seen(self, path: str) -> tuple[int, int] | None:
+        row = self._db.execute(
+            "SELECT size, mtime_ns FROM folder_seen WHERE path=?", (path,)
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def mark_folder_seen(self, path: str, size: int, mtime_ns: int, sha256: str) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO folder_seen VALUES (?, ?, ?, ?)", (path, size, mtime_ns, sha256)
+        )
+
+    # -- reprocess ---------------------------------------------------------------------------
+    def reset_sorting(self) -> None:
+        """Forget every sorting outcome (files, documents, learned senders), keep the messages."""
+        self._db.execute("DELETE FROM files")
+        self._db.execute("DELETE FROM documents")
+        self._db.execute("DELETE FROM sender_map WHERE source='learned'")
+        self._db.execute("UPDATE messages SET status='pending', attempts=0")
+
+    # -- export for scoring and reports ------------------------------------------------------
+    def frame(self, table: str) -> pd.DataFrame:
+        if table not in ("messages", "files", "documents", "locations", "sender_map"):
+            raise ValueError(table)
+        return pd.read_sql_query(f"SELECT * FROM {table} ORDER BY 1", self._db)
+
+    def dump(self) -> str:
+        """A canonical text of the ledger's meaningful content (tests compare runs with it)."""
+        out = {}
+        queries = {
+            "messages": "SELECT sha256, raw_path, received_at, time_source, message_id, sender, "
+            "subject, unit, unit_level, candidates, nature, status, reason FROM messages "
+            "ORDER BY sha256",
+            "files": "SELECT m.sha256, f.seq, f.kind, f.filename, f.unit, f.category, f.size, "
+            "f.sha256, f.path, f.review_reason FROM files f JOIN messages m ON m.id=f.message "
+            "ORDER BY m.sha256, f.seq",
+            "locations": "SELECT l.folder, l.uidvalidity, l.uid, m.sha256 FROM locations l "
+            "JOIN messages m ON m.id=l.message ORDER BY 1, 2, 3",
+            "cursors": "SELECT * FROM cursors ORDER BY folder",
+        }
+        for name, sql in queries.items():
+            out[name] = [list(row) for row in self._db.execute(sql).fetchall()]
+        return json.dumps(out, ensure_ascii=False, indent=1)

@@ -1,0 +1,36 @@
+"""Records that leave the intake stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+# How far a receive time can be trusted, best first. Reports flag anything but "server".
+TIME_SOURCES = ("server", "received", "date", "mtime")
+
+
+@dataclass(frozen=True)
+class RawMail:
+    """One message exactly as the mailbox holds it.
+
+    ``uid``/``uidvalidity`` are None for the folder source; ``received_at`` is aware.
+    """
+
+    folder: str
+    uidvalidity: int | None
+    uid: int | None
+    received_at: datetime
+    time_source: str
+    raw: bytes
+
+
+class IntakeError(Exception):
+    """The mailbox could not be read; the message is one Chinese line for the office."""
+
+
+class MailboxUnreachable(IntakeError):
+    """Connection failed (host, port, TLS, timeouts) after the configured retries."""
+
+
+class LoginFailed(IntakeError):
+    """The server refused the credentials."""

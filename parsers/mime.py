@@ -1,0 +1,161 @@
+"""A byte-level MIME walker: structure and part spans without copying payloads.
+
+Why not ``email.message_from_bytes``: it reads mail line by line and keeps every payload as a
+string, costing ~9x the message size in memory and most of the pipeline's time (see
+shared/research/intake-lessons.md). Here headers are still parsed by the standard library, but
+bodies stay as (start, end) spans into the raw bytes and are decoded one part at a time.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from dataclasses import dataclass
+from email.message import Message
+
+from parsers.headers import parse_header_block
+
+MAX_DEPTH = 24
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One MIME entity: its headers and the span of its body inside ``raw``."""
+
+    headers: Message
+    start: int
+    end: int
+    children: tuple[Entity, ...] = ()
+    defects: tuple[str, ...] = ()
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get_content_type()
+
+    @property
+    def is_multipart(self) -> bool:
+        return bool(self.children) or self.content_type.startswith("multipart/")
+
+
+def _split_headers(raw: bytes, start: int, end: int) -> tuple[bytes, int]:
+    """Header block and body start of the entity in raw[start:end]."""
+    if raw.startswith((b"\r\n", b"\n"), start):  # no headers at all
+        return b"", start + (2 if raw.startswith(b"\r\n", start) else 1)
+    match = _HEADER_END.search(raw, start, end)
+    if match is None:
+        return raw[start:end], end
+    return raw[start : match.start()] + b"\r\n", match.end()
+
+
+def _line_end(raw: bytes, pos: int, end: int) -> int:
+    newline = raw.find(b"\n", pos, end)
+    return end if newline < 0 else newline + 1
+
+
+def _split_multipart(
+    raw: bytes, start: int, end: int, boundary: bytes
+) -> tuple[list[tuple[int, int]], list[str]]:
+    """Spans of the body parts between ``--boundary`` delimiter lines."""
+    delimiter = b"--" + boundary
+    spans: list[tuple[int, int]] = []
+    defects: list[str] = []
+    part_start: int | None = None
+    pos = start
+    closed = False
+    while pos < end:
+        found = raw.find(delimiter, pos, end)
+        if found < 0:
+            break
+        at_line_start = found == start or raw[found - 1 : found] == b"\n"
+        after = found + len(delimiter)
+        if not at_line_start:
+            pos = after
+            continue
+        is_close = raw.startswith(b"--", after)
+        rest_end = _line_end(raw, after, end)
+        rest = raw[after + (2 if is_close else 0) : rest_end].strip()
+        if rest and not is_close:  # a longer boundary that merely starts the same way
+            pos = after
+            continue
+        if part_start is not None:
+            body_end = found - 1 if found > start else found
+            if body_end > part_start and raw[body_end - 1 : body_end] == b"\r":
+                body_end -= 1
+            spans.append((part_start, max(part_start, body_end)))
+        if is_close:
+            closed = True
+            break
+        part_start = rest_end
+        pos = rest_end
+    if not closed:
+        if part_start is not None:
+            spans.append((part_start, end))
+            defects.append("multipart without closing boundary")
+        else:
+            defects.append("multipart boundary not found")
+    return spans, defects
+
+
+def parse_entity(raw: bytes, start: int = 0, end: int | None = None, depth: int = 0) -> Entity:
+    """Walk the MIME tree of raw[start:end]; never raises on malformed structure."""
+    end = len(raw) if end is None else end
+    block, body_start = _split_headers(raw, start, end)
+    headers = parse_header_block(block)
+    content_type = headers.get_content_type()
+    if depth >= MAX_DEPTH:
+        return Entity(headers, body_start, end, (), ("nesting too deep",))
+    if content_type.startswith("multipart/"):
+        boundary = headers.get_boundary()
+        if not boundary:
+            return Entity(headers, body_start, end, (), ("multipart without boundary",))
+        encoded = boundary.encode("utf-8", "surrogateescape")
+        spans, defects = _split_multipart(raw, body_start, end, encoded)
+        if not spans:
+            return Entity(headers, body_start, end, (), tuple(defects))
+        children = tuple(parse_entity(raw, s, e, depth + 1) for s, e in spans)
+        return Entity(headers, body_start, end, children, tuple(defects))
+    if content_type == "message/rfc822" and transfer_encoding(headers) in ("7bit", "8bit", ""):
+        inner = parse_entity(raw, body_start, end, depth + 1)
+        return Entity(headers, body_start, end, (inner,))
+    return Entity(headers, body_start, end)
+
+
+def transfer_encoding(headers: Message) -> str:
+    value = headers.get("Content-Transfer-Encoding", "") or ""
+    return str(value).strip().lower()
+
+
+def _b64decode(data: memoryview) -> bytes:
+    try:
+        return binascii.a2b_base64(data)
+    except binascii.Error:
+        # Truncated or mis-padded base64 (seen in broken mail): keep what decodes.
+        clean = re.sub(rb"[^A-Za-z0-9+/]", b"", bytes(data))
+        clean = clean[: len(clean) - len(clean) % 4]
+        return binascii.a2b_base64(clean)
+
+
+def decode_body(raw: bytes, entity: Entity) -> bytes:
+    """The decoded payload of a leaf entity (one part in memory at a time)."""
+    view = memoryview(raw)[entity.start : entity.end]
+    encoding = transfer_encoding(entity.headers)
+    if encoding == "base64":
+        return _b64decode(view)
+    if encoding == "quoted-printable":
+        return binascii.a2b_qp(bytes(view))
+    if encoding in ("x-uuencode", "uuencode", "x-uue"):
+        return _uudecode(bytes(view))
+    return bytes(view)
+
+
+def _uudecode(data: bytes) -> bytes:
+    out = bytearray()
+    for line in data.splitlines():
+        if line.startswith((b"begin ", b"end")) or not line.strip():
+            continue
+        try:
+            out += binascii.a2b_uu(line)
+        except binascii.Error:
+            continue
+    return bytes(out)

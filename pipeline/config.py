@@ -1,0 +1,192 @@
+"""Config schema: read and validated once at start, then passed down as frozen objects.
+
+pydantic gives one precise message per mistake (unknown key, wrong type) for free; the CLI turns a
+``ConfigError`` into one Chinese line and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from scoring.rubric import ScoringConfig
+
+
+class ConfigError(Exception):
+    """The config file or something it points at is unusable."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MailboxConfig(_Strict):
+    source: Literal["imap", "folder"] = "folder"
+    host: str = "imap.qq.com"
+    port: int = Field(993, ge=1, le=65535)
+    security: Literal["ssl", "starttls", "none"] = "ssl"
+    username: str = ""
+    password_env: str = "INTAKE_IMAP_PASSWORD"
+    folder: list[str] = Field(default_factory=lambda: ["INBOX"])
+    path: Path = Path("samples/inbox")
+    timeout_s: float = Field(60.0, gt=0, description="socket timeout of every IMAP call")
+    batch_bytes: int = Field(32 * 1024**2, gt=0, description="upper bound of one FETCH batch")
+    batch_size: int = Field(50, gt=0, description="at most this many messages per FETCH")
+    reconnect_attempts: int = Field(4, ge=0, description="reconnects per poll before giving up")
+    reconnect_backoff_s: float = Field(2.0, ge=0, description="first backoff; doubles per try")
+    verify_tls: bool = Field(True, description="verify the server certificate")
+
+    @field_validator("folder", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    def password(self) -> str:
+        """The secret, read from the environment only when a connection is made."""
+        value = os.environ.get(self.password_env, "")
+        if not value:
+            raise ConfigError(f"环境变量 {self.password_env} 未设置：请填入邮箱授权码后重试")
+        return value
+
+
+class CampaignConfig(_Strict):
+    deadline: datetime = datetime.fromisoformat("2020-12-31T23:59:59+08:00")
+    title: str = "2020年度“衡阳群众”禁毒志愿服务活动"
+    office: str = "衡阳县禁毒委员会办公室"
+    office_addresses: list[str] = Field(
+        default_factory=list, description="the office's own addresses: their mail is no submission"
+    )
+
+    @field_validator("deadline")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("deadline 须带时区，例如 2020-12-31T23:59:59+08:00")
+        return value
+
+
+class PathsConfig(_Strict):
+    data: Path = Path("data")
+    reports: Path = Path("data/reports")
+
+
+class ScheduleConfig(_Strict):
+    poll_minutes: float = Field(10, gt=0)
+
+
+DEFAULT_KEYWORDS = {
+    "deeds": ["事迹", "先进", "典型", "好人好事", "表彰"],
+    "report": ["总结", "报告", "汇报", "小结", "工作开展情况", "工作情况", "开展情况"],
+}
+
+DEFAULT_LINK_HOSTS = [
+    "mail.qq.com/cgi-bin/ftnExs_download",
+    "wx.mail.qq.com/ftn/download",
+    "mail.qq.com/ftn/",
+    "iwx.mail.qq.com/ftn/",
+    "mail.163.com/large-attachment-download",
+    "dashi.163.com/html/cloud-attachment-download",
+    "mail.126.com/large-attachment-download",
+    "pan.baidu.com",
+    "yun.baidu.com",
+    "share.weiyun.com",
+    "www.aliyundrive.com",
+    "www.alipan.com",
+    "cloud.189.cn",
+    "caiyun.139.com",
+    "yunpan.360.cn",
+    "pan.quark.cn",
+    "www.lanzoui.com",
+]
+
+
+class SortingConfig(_Strict):
+    keywords: dict[Literal["deeds", "report"], list[str]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_KEYWORDS.items()},
+        description="document category keywords; deeds is checked before report",
+    )
+    inline_image_min_bytes: int = Field(30 * 1024, ge=0)
+    inline_image_min_px: int = Field(300, ge=0)
+    link_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_LINK_HOSTS))
+    circular_min_units: int = Field(
+        4, ge=2, description="a mail naming this many units in its subject is a circular"
+    )
+    max_attempts: int = Field(3, ge=1, description="tries before a failing mail goes to review")
+    archive_max_total_mb: int = Field(2048, gt=0)
+    archive_max_members: int = Field(2000, gt=0)
+    archive_max_ratio: int = Field(200, gt=1)
+    archive_max_depth: int = Field(3, ge=1)
+    document_timeout_s: float = Field(60, gt=0)
+
+
+class Config(_Strict):
+    mailbox: MailboxConfig = MailboxConfig()
+    campaign: CampaignConfig = CampaignConfig()
+    units_file: Path = Path("registry.csv")
+    paths: PathsConfig = PathsConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    sorting: SortingConfig = SortingConfig()
+    scoring: ScoringConfig = ScoringConfig()
+    source_path: Path = Field(Path("config.yaml"), exclude=True)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.paths.data
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.paths.reports
+
+
+def _resolve(base: Path, path: Path) -> Path:
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(根)"
+    if first["type"] == "extra_forbidden":
+        return f"未知的配置项 {where}（请检查拼写）"
+    return f"配置项 {where} 有误：{first['msg']}"
+
+
+def load_config(path: Path) -> Config:
+    """Read, validate and resolve a config file; every problem is one ConfigError line."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise ConfigError(f"找不到配置文件 {path}") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"配置文件 {path} 无法读取：{exc}".splitlines()[0]) from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"配置文件 {path} 的顶层必须是键值对")
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_describe(exc)}") from exc
+    base = path.resolve().parent
+    mailbox = config.mailbox.model_copy(update={"path": _resolve(base, config.mailbox.path)})
+    paths = PathsConfig(
+        data=_resolve(base, config.paths.data), reports=_resolve(base, config.paths.reports)
+    )
+    units_file = _resolve(base, config.units_file)
+    if not units_file.is_file():
+        raise ConfigError(f"找不到单位名录文件 {units_file}（配置项 units_file）")
+    if mailbox.source == "folder" and not mailbox.path.is_dir():
+        raise ConfigError(f"找不到邮件文件夹 {mailbox.path}（配置项 mailbox.path）")
+    return config.model_copy(
+        update={
+            "mailbox": mailbox,
+            "paths": paths,
+            "units_file": units_file,
+            "source_path": path.resolve(),
+        }
+    )
