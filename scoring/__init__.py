@@ -1,0 +1,101 @@
+"""Evaluation: ledger tables in, per-unit decisions out (pure functions, rubric passed in)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import pandas as pd
+
+from scoring._frames import MATERIAL_COLUMNS, MESSAGE_COLUMNS, require_columns
+from scoring.completeness import completeness
+from scoring.decisions import decide, individuals
+from scoring.rubric import ScoringConfig
+from scoring.score import score
+
+# ReportTables.units columns produced here (outputs/tables.py), ``folder`` excepted.
+UNITS_TABLE_COLUMNS = (
+    "unit",
+    "category",
+    "submitted",
+    "on_time",
+    "first_received",
+    "last_received",
+    "photos",
+    "reports",
+    "deeds",
+    "videos",
+    "video_links",
+    "complete",
+    "missing",
+    "score",
+    "rank",
+    "award",
+    "notice",
+    "notice_reasons",
+    "grade",
+    "deduction",
+    "needs_manual",
+    "days_late",
+    "volunteers",
+)
+
+__all__ = [
+    "UNITS_TABLE_COLUMNS",
+    "ScoringConfig",
+    "completeness",
+    "decide",
+    "evaluate",
+    "individuals",
+    "score",
+]
+
+
+def evaluate(
+    units: pd.DataFrame,
+    messages: pd.DataFrame,
+    materials: pd.DataFrame,
+    documents: pd.DataFrame,
+    rubric: ScoringConfig,
+    deadline: datetime,
+    extensions: Mapping[str, datetime] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(units_table, breakdown, individuals) for ReportTables.
+
+    units_table: one row per registry unit in registry order, columns UNITS_TABLE_COLUMNS
+    (ReportTables.units without ``folder``), typed as outputs/tables.py describes.
+    """
+    require_columns(messages, MESSAGE_COLUMNS, "messages")
+    require_columns(materials, MATERIAL_COLUMNS, "materials")
+    # Materials of messages that do not count (not among ``messages``) count nowhere.
+    materials = materials.loc[materials["message_key"].isin(messages["message_key"])]
+    status = completeness(units, messages, materials, deadline, extensions or {})
+    scores, breakdown = score(status, materials, documents, rubric, deadline)
+    table = decide(status, scores, rubric)
+    table = table.loc[:, list(UNITS_TABLE_COLUMNS)].reset_index(drop=True)
+    table = table.astype(
+        {
+            "unit": str,
+            "category": str,
+            "submitted": bool,
+            "on_time": bool,
+            "photos": "int64",
+            "reports": "int64",
+            "deeds": "int64",
+            "videos": "int64",
+            "video_links": "int64",
+            "complete": bool,
+            "missing": str,
+            "score": "float64",
+            "rank": "Int64",
+            "award": bool,
+            "notice": bool,
+            "notice_reasons": str,
+            "grade": str,
+            "deduction": "float64",
+            "needs_manual": bool,
+            "days_late": "float64",
+            "volunteers": "Int64",
+        }
+    )
+    return table, breakdown, individuals(materials, documents)
