@@ -1,0 +1,68 @@
+"""units.csv and attachments.csv exactly as the contract says (UTF-8 with BOM, header row)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from outputs.tables import ATTACHMENT_COLUMNS, UNIT_COLUMNS, ReportTables
+
+
+def _iso(value: object) -> str:
+    return "" if value is None or pd.isna(value) else pd.Timestamp(value).isoformat()
+
+
+def _bool(value: object) -> str:
+    return "true" if bool(value) else "false"
+
+
+def _int(value: object) -> str:
+    return "" if value is None or pd.isna(value) else str(int(value))
+
+
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
+    os.replace(tmp, path)
+
+
+def units_frame(tables: ReportTables) -> pd.DataFrame:
+    units = tables.units
+    out = pd.DataFrame(index=units.index)
+    for column in UNIT_COLUMNS:
+        values = units[column]
+        if column in ("submitted", "on_time", "complete", "award", "notice"):
+            out[column] = values.map(_bool)
+        elif column in ("first_received", "last_received"):
+            out[column] = values.map(_iso)
+        elif column in ("photos", "reports", "deeds", "videos", "video_links", "rank"):
+            out[column] = values.map(_int)
+        elif column == "score":
+            out[column] = values.map(lambda v: f"{float(v):.1f}")
+        else:
+            out[column] = values.fillna("").astype(str)
+    return out
+
+
+def attachments_frame(tables: ReportTables) -> pd.DataFrame:
+    rows = tables.attachments
+    out = pd.DataFrame(index=rows.index)
+    for column in ATTACHMENT_COLUMNS:
+        values = rows[column]
+        if column == "received_at":
+            out[column] = values.map(_iso)
+        elif column in ("uid", "size"):
+            out[column] = values.map(_int)
+        else:
+            out[column] = values.fillna("").astype(str)
+    return out
+
+
+def write_csvs(folder: Path, tables: ReportTables) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    units_path, attachments_path = folder / "units.csv", folder / "attachments.csv"
+    _write(units_frame(tables), units_path)
+    _write(attachments_frame(tables), attachments_path)
+    return [units_path, attachments_path]

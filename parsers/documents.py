@@ -1,0 +1,309 @@
+"""Plain text and the document's own title from .docx, .doc, .wps, .rtf, .odt, .pdf and .txt.
+
+Libraries and tools, and why:
+- ``python-docx`` reads .docx: body paragraphs and tables in document order
+  (``iter_inner_content``), merged table cells once.
+- LibreOffice (``soffice --headless --convert-to docx``) converts .doc, Kingsoft .wps (an OLE
+  Word file), .rtf, .odt and HTML saved as .doc into .docx, which then goes through the same
+  reader, so titles and tables come out the same way. Every run gets its own temporary profile
+  (``-env:UserInstallation``) and its own process group; on timeout the whole group is killed,
+  so parallel or hung conversions cannot clash or linger.
+- ``antiword``, then ``catdoc``: the fallback for .doc/.wps when LibreOffice is not installed.
+- ``pypdf`` extracts a PDF's text layer page by page; a PDF with no text on any page (a scan)
+  has ``has_text_layer`` False.
+
+The title is the document's first non-empty paragraphs (up to 3 lines / 120 characters), never
+the metadata title, which is often a stale template's. Nothing here raises for bad input: a
+damaged, encrypted or unconvertible file gives a ``problem`` text in Chinese for office staff.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import docx
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+from pypdf import PdfReader
+
+MAX_TEXT_CHARS = 500_000
+TITLE_MAX_LINES = 3
+TITLE_MAX_CHARS = 120
+_OFFICE_SUBTYPES = {"doc", "wps", "rtf", "odt"}
+
+
+@dataclass(frozen=True)
+class DocumentText:
+    title: str  # the first non-empty paragraphs (up to 3 lines / 120 chars), joined by " "
+    text: str  # full plain text, paragraphs and table cells, newline-separated, capped
+    has_text_layer: bool  # False when no text could be extracted (a scanned PDF)
+    problem: str = ""  # Chinese reason when unreadable/corrupt/conversion failed/timed out
+
+
+def read_document(path: Path, subtype: str, timeout_s: float = 60) -> DocumentText:
+    """Text and title of the document at ``path``; ``subtype`` as ``filetypes.sniff`` gives it."""
+    try:
+        if subtype == "docx":
+            return _read_docx(path)
+        if subtype in _OFFICE_SUBTYPES:
+            return _read_via_office(path, subtype, timeout_s)
+        if subtype == "pdf":
+            return _read_pdf(path, timeout_s)
+        if subtype == "txt":
+            return _read_txt(path)
+    except Exception as exc:  # a last guard: parsers of hostile files raise anything
+        return _failed(f"文档无法读取，可能已损坏（{_short(exc)}）")
+    return _failed("不支持的文档类型，无法提取文字")
+
+
+def title_of(lines: list[str]) -> str:
+    """The first non-empty lines, up to TITLE_MAX_LINES lines and TITLE_MAX_CHARS characters."""
+    picked: list[str] = []
+    length = 0
+    for line in lines:
+        line = " ".join(line.split())
+        if not line:
+            continue
+        if picked and length + 1 + len(line) > TITLE_MAX_CHARS:
+            break
+        picked.append(line)
+        length += len(line) + (1 if len(picked) > 1 else 0)
+        if len(picked) >= TITLE_MAX_LINES or length >= TITLE_MAX_CHARS:
+            break
+    return " ".join(picked)[:TITLE_MAX_CHARS]
+
+
+def _failed(problem: str) -> DocumentText:
+    return DocumentText("", "", False, problem)
+
+
+def _result(paragraphs: list[str], lines: list[str], problem: str = "") -> DocumentText:
+    text = "\n".join(line for line in lines if line.strip())[:MAX_TEXT_CHARS]
+    title = title_of(paragraphs) or title_of(lines)
+    return DocumentText(title, text, bool(text.strip()), problem)
+
+
+# ---- .docx ---------------------------------------------------------------------------------
+
+
+def _read_docx(path: Path) -> DocumentText:
+    try:
+        document = docx.Document(str(path))
+    except Exception as exc:  # PackageNotFoundError, BadZipFile, KeyError, lxml errors
+        return _failed(f"Word 文档已损坏或不完整，无法读取（{_short(exc)}）")
+    paragraphs: list[str] = []  # body paragraphs only: where the title is looked for
+    lines: list[str] = []
+    size = 0
+    for block in document.iter_inner_content():
+        if isinstance(block, Paragraph):
+            paragraphs.append(block.text)
+            new = [block.text]
+        else:
+            new = list(_table_lines(block))
+        lines.extend(new)
+        size += sum(len(line) + 1 for line in new)
+        if size > MAX_TEXT_CHARS:
+            break
+    return _result(paragraphs, lines)
+
+
+def _table_lines(table: Table) -> list[str]:
+    lines: list[str] = []
+    seen: set[object] = set()  # holds the elements alive, so identity is meaningful
+    for row in table.rows:
+        for cell in row.cells:
+            element = cell._tc  # a merged cell appears once per grid column it spans
+            if element in seen:
+                continue
+            seen.add(element)
+            for block in cell.iter_inner_content():
+                if isinstance(block, Paragraph):
+                    lines.append(block.text)
+                else:
+                    lines.extend(_table_lines(block))
+    return lines
+
+
+# ---- .doc / .wps / .rtf / .odt ---------------------------------------------------------------
+
+
+def soffice_binary() -> str | None:
+    """The LibreOffice executable, or None when it is not installed."""
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def _read_via_office(path: Path, subtype: str, timeout_s: float) -> DocumentText:
+    binary = soffice_binary()
+    if binary is None:
+        return _read_with_fallback_tools(path, subtype, timeout_s)
+    with tempfile.TemporaryDirectory(prefix="intake-soffice-") as tmp:
+        work = Path(tmp)
+        source = work / f"input.{subtype}"
+        shutil.copyfile(path, source)  # LibreOffice never touches the stored original
+        outdir = work / "out"
+        command = [
+            binary,
+            "--headless",
+            "--norestore",
+            "--nologo",
+            "--nodefault",
+            "--nofirststartwizard",
+            "--nolockcheck",
+            f"-env:UserInstallation={(work / 'profile').as_uri()}",
+        ]
+        if _looks_like_html(source):
+            # HTML opens in Writer/Web, which has no .docx export; force the Writer import.
+            command.append("--infilter=HTML (StarWriter)")
+        command += ["--convert-to", "docx", "--outdir", str(outdir), str(source)]
+        outcome = _run(command, timeout_s, env={**os.environ, "HOME": str(work)})
+        if outcome == "timeout":
+            return _failed(f"文档转换超时（超过 {timeout_s:g} 秒），请人工查看")
+        converted = outdir / "input.docx"
+        if not converted.is_file() or converted.stat().st_size == 0:
+            return _failed("文档无法转换（可能已损坏或格式不受支持），请人工查看")
+        result = _read_docx(converted)
+    if result.problem:
+        return _failed("文档转换结果无法读取，请人工查看")
+    return result
+
+
+def _read_with_fallback_tools(path: Path, subtype: str, timeout_s: float) -> DocumentText:
+    if subtype not in ("doc", "wps"):
+        return _failed("未安装 LibreOffice，无法读取该类型文档")
+    commands = []
+    if shutil.which("antiword"):
+        commands.append(["antiword", "-w", "0", "-m", "UTF-8.txt", str(path)])
+    if shutil.which("catdoc"):
+        commands.append(["catdoc", "-d", "utf-8", "-w", str(path)])
+    if not commands:
+        return _failed("未安装 LibreOffice、antiword 或 catdoc，无法读取 Word 文档")
+    timed_out = False
+    for command in commands:
+        with tempfile.TemporaryFile() as out:
+            outcome = _run(command, timeout_s, stdout=out)
+            if outcome == "timeout":
+                timed_out = True
+                continue
+            out.seek(0)
+            raw = out.read(MAX_TEXT_CHARS * 4)
+        text = raw.decode("utf-8", "replace")
+        if outcome == "ok" and text.strip():
+            lines = text.splitlines()
+            return _result(lines, lines)
+    if timed_out:
+        return _failed(f"文档读取超时（超过 {timeout_s:g} 秒），请人工查看")
+    return _failed("Word 文档无法读取，可能已损坏")
+
+
+def _run(
+    command: list[str],
+    timeout_s: float,
+    stdout: int | object = subprocess.DEVNULL,
+    env: dict[str, str] | None = None,
+) -> str:
+    """Run ``command`` in its own process group: "ok", "failed" or "timeout". The whole group
+    is killed on timeout and on the way out, so nothing it started outlives it."""
+    try:
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,  # type: ignore[arg-type]
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+        )
+    except OSError:
+        return "failed"
+    try:
+        code = proc.wait(timeout=max(timeout_s, 0.01))
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        return "timeout"
+    finally:
+        _kill_group(proc)
+    return "ok" if code == 0 else "failed"
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
+
+
+def _looks_like_html(path: Path) -> bool:
+    with path.open("rb") as fh:
+        head = fh.read(1024).lstrip(codecs.BOM_UTF8).lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<?xml")) and b"html" in head
+
+
+# ---- .pdf ----------------------------------------------------------------------------------
+
+
+def _read_pdf(path: Path, timeout_s: float) -> DocumentText:
+    try:
+        reader = PdfReader(path, strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            return _failed("PDF 已加密（需要密码），无法读取")
+        pages = list(reader.pages)
+    except Exception as exc:  # pypdf raises many unrelated types on damaged files
+        return _failed(f"PDF 已损坏，无法读取（{_short(exc)}）")
+    started = time.monotonic()
+    chunks: list[str] = []
+    size = 0
+    problem = ""
+    unreadable = 0
+    for page in pages:
+        if time.monotonic() - started > timeout_s:
+            problem = f"PDF 文字提取超时（超过 {timeout_s:g} 秒），只提取了部分内容"
+            break
+        try:
+            text = page.extract_text() or ""
+        except Exception:  # one bad page must not lose the others
+            unreadable += 1
+            continue
+        chunks.append(text)
+        size += len(text)
+        if size > MAX_TEXT_CHARS:
+            break
+    if unreadable and not problem:
+        problem = f"PDF 有 {unreadable} 页无法提取文字，可能已损坏"
+    lines = "\n".join(chunks).splitlines()
+    return _result(lines, lines, problem)
+
+
+# ---- .txt ----------------------------------------------------------------------------------
+
+
+def _read_txt(path: Path) -> DocumentText:
+    with path.open("rb") as fh:
+        raw = fh.read(MAX_TEXT_CHARS * 4)
+    text = _decode_text(raw)
+    lines = text.splitlines()
+    return _result(lines, lines)
+
+
+def _decode_text(raw: bytes) -> str:
+    if raw.startswith(codecs.BOM_UTF8):
+        return raw[3:].decode("utf-8", "replace")
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16", "replace")
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return codecs.getincrementaldecoder(encoding)().decode(raw, final=False)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", "replace")
+
+
+def _short(exc: BaseException) -> str:
+    return (str(exc).strip() or type(exc).__name__)[:120]

@@ -1,0 +1,432 @@
+"""ParsedMail → SortedMail: every file and link with its category, and the message's unit.
+
+Writes decoded parts and archive members into a staging folder (one part in memory at a time);
+placing them into the materials tree is the caller's job, after the ledger decides names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from parsers.archives import ArchiveLimits, expand
+from parsers.documents import DocumentText, read_document
+from parsers.filetypes import FileType, image_size, sniff
+from parsers.links import find_links, own_text
+from parsers.mail import ParsedMail, payload
+from parsers.units import Registry
+
+log = logging.getLogger(__name__)
+
+CATEGORIES = ("photo", "report", "deeds", "video", "other")
+# Attribution levels, most trusted first (SPEC "Attribution trusts, in order").
+LEVELS = ("registered", "learned", "subject", "filename", "title", "body")
+LEVEL_LABELS = {
+    "registered": "登记的发件地址",
+    "learned": "曾确认的发件地址",
+    "subject": "邮件主题",
+    "filename": "文件名或压缩包目录",
+    "title": "文档标题",
+    "body": "正文或签名",
+}
+NATURE_LABELS = {
+    "auto_reply": "自动回复",
+    "bounce": "退信",
+    "bulk": "群发邮件",
+    "newsletter": "订阅邮件",
+    "system_notice": "系统通知",
+    "circular": "本办发出或点名多个单位的通知",
+}
+_EMPTY = "空文件（0字节），不计为材料"
+_DOCUMENT_SUBTYPES = {"docx", "doc", "wps", "pdf", "rtf", "txt", "odt"}
+
+
+@dataclass(frozen=True)
+class SortRules:
+    """What sorting needs from config, as plain values."""
+
+    keywords: dict[str, tuple[str, ...]]  # "deeds" and "report"
+    inline_min_bytes: int
+    inline_min_px: int
+    link_hosts: tuple[str, ...]
+    circular_min_units: int
+    office_addresses: frozenset[str]
+    limits: ArchiveLimits = field(default_factory=ArchiveLimits)
+    document_timeout_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class SortedFile:
+    seq: int
+    kind: str  # "file" | "link" | "skipped" (never a material: 0-byte, unopenable member ...)
+    filename: str  # decoded display name; archive members as "a.zip/dir/x.jpg"; a link's URL
+    store_name: str  # the name to store it under (the last path component, made sensible)
+    sender: str
+    category: str
+    evidence: str  # why this category (Chinese)
+    size: int | None
+    sha256: str
+    staged: Path | None
+    link_code: str = ""
+    note: str = ""
+    review_reason: str = ""
+    document: DocumentText | None = None
+
+
+@dataclass(frozen=True)
+class Attribution:
+    unit: str | None
+    level: str  # one of LEVELS, or "" when unknown
+    evidence: str  # Chinese: where the unit was found
+    candidates: tuple[str, ...] = ()
+    reason: str = ""  # Chinese review reason when unit is None
+
+
+@dataclass(frozen=True)
+class SortedMail:
+    message_id: str
+    subject: str
+    sender: str
+    sender_name: str
+    nature: str  # "" for a submission candidate, else why it is none (NATURE_LABELS)
+    attribution: Attribution
+    files: tuple[SortedFile, ...]
+    defects: tuple[str, ...]
+
+    @property
+    def learnable(self) -> bool:
+        """Strong evidence from an address nobody registered: worth remembering."""
+        return self.attribution.level in ("subject", "filename", "title")
+
+
+class _Sorter:
+    def __init__(
+        self, staging: Path, registry: Registry, rules: SortRules, learned: dict[str, str]
+    ):
+        self.staging = staging
+        self.registry = registry
+        self.rules = rules
+        self.learned = learned
+        self.files: list[SortedFile] = []
+
+    # -- files -------------------------------------------------------------------------------
+    def _next(self) -> int:
+        return len(self.files) + 1
+
+    def add_attachments(self, mail: ParsedMail) -> None:
+        for attachment in mail.attachments:
+            seq = self._next()
+            data = payload(mail, attachment)
+            if not data:
+                name = attachment.name or "未命名附件"
+                self.files.append(
+                    SortedFile(
+                        seq,
+                        "skipped",
+                        name,
+                        name,
+                        mail.sender,
+                        "other",
+                        "",
+                        0,
+                        "",
+                        None,
+                        review_reason=_EMPTY,
+                    )
+                )
+                continue
+            path = self.staging / f"{seq}.part"
+            path.write_bytes(data)
+            digest = hashlib.sha256(data).hexdigest()
+            del data
+            ftype = sniff(path, attachment.name)
+            if ftype.kind == "image" and self._is_decoration(attachment, path, ftype):
+                path.unlink()
+                continue
+            name = attachment.name or f"未命名附件{seq}.{ftype.subtype or 'bin'}"
+            note = "附件名解码可能有误，请核对" if attachment.suspect_name else ""
+            self._add_file(name, name, path, digest, ftype, mail.sender, note)
+
+    def _is_decoration(self, attachment, path: Path, ftype: FileType) -> bool:
+        """A small image the HTML body shows by cid: (signature, logo, emoji) is no photo."""
+        if not attachment.referenced:
+            return False
+        size = path.stat().st_size
+        dims = image_size(path)
+        longer = max(dims) if dims else 0
+        return size < self.rules.inline_min_bytes or longer < self.rules.inline_min_px
+
+    def _add_file(
+        self,
+        display: str,
+        store_name: str,
+        path: Path,
+        digest: str,
+        ftype: FileType,
+        sender: str,
+        note: str = "",
+    ) -> None:
+        seq = self._next()
+        size = path.stat().st_size
+        if ftype.kind == "archive" and not ftype.corrupt:
+            self._add_archive(display, path, sender)
+            return
+        category, evidence, reason, document = self._categorise(display, path, ftype)
+        self.files.append(
+            SortedFile(
+                seq,
+                "file",
+                display,
+                _sensible_name(store_name, ftype),
+                sender,
+                category,
+                evidence,
+                size,
+                digest,
+                path,
+                note=note,
+                review_reason=reason,
+                document=document,
+            )
+        )
+
+    def _add_archive(self, display: str, path: Path, sender: str) -> None:
+        dest = self.staging / f"x{self._next()}"
+        dest.mkdir()
+        result = expand(path, display, dest, self.rules.limits)
+        problems = "；".join(dict.fromkeys(p.message for p in result.problems))
+        if not result.expanded:
+            seq = self._next()
+            digest = _sha256_file(path)
+            self.files.append(
+                SortedFile(
+                    seq,
+                    "file",
+                    display,
+                    PurePosixPath(display).name,
+                    sender,
+                    "other",
+                    "压缩包",
+                    path.stat().st_size,
+                    digest,
+                    path,
+                    review_reason=problems or "压缩包无法解压",
+                )
+            )
+            return
+        for problem in result.problems:
+            self.files.append(
+                SortedFile(
+                    self._next(),
+                    "skipped",
+                    problem.name or display,
+                    PurePosixPath(problem.name or display).name,
+                    sender,
+                    "other",
+                    "",
+                    None,
+                    "",
+                    None,
+                    review_reason=problem.message,
+                )
+            )
+        for member in result.members:
+            if member.size == 0:
+                self.files.append(
+                    SortedFile(
+                        self._next(),
+                        "skipped",
+                        member.name,
+                        member.path.name,
+                        sender,
+                        "other",
+                        "",
+                        0,
+                        "",
+                        None,
+                        review_reason=_EMPTY,
+                    )
+                )
+                continue
+            ftype = sniff(member.path, member.name)
+            self._add_file(
+                member.name,
+                PurePosixPath(member.name).name,
+                member.path,
+                _sha256_file(member.path),
+                ftype,
+                sender,
+            )
+
+    def _categorise(
+        self, display: str, path: Path, ftype: FileType
+    ) -> tuple[str, str, str, DocumentText | None]:
+        if ftype.corrupt:
+            return "other", "文件损坏", f"文件已损坏（{ftype.corrupt}），请人工核对", None
+        if ftype.kind == "image":
+            return "photo", f"图片（{ftype.subtype}）", "", None
+        if ftype.kind == "video":
+            return "video", f"视频（{ftype.subtype}）", "", None
+        if ftype.kind == "document" and ftype.subtype in _DOCUMENT_SUBTYPES:
+            document = read_document(path, ftype.subtype, self.rules.document_timeout_s)
+            category, evidence = self._keyword_category(display, document.title)
+            reason = ""
+            if document.problem:
+                reason = f"文档无法读取（{document.problem}）"
+            elif not document.has_text_layer:
+                reason = "PDF无文字层（扫描件），需人工评分"
+            if category == "other":
+                reason = reason or "未能识别类别的文档（unclassified document），请人工确认"
+            return category, evidence, reason, document
+        if ftype.kind == "document":
+            category, evidence = self._keyword_category(display, "")
+            return category, evidence, "", None
+        return "other", f"其他文件（{ftype.subtype or '未知类型'}）", "", None
+
+    def _keyword_category(self, display: str, title: str) -> tuple[str, str]:
+        name = PurePosixPath(display).name
+        for category in ("deeds", "report"):
+            for keyword in self.rules.keywords.get(category, ()):
+                if keyword in name:
+                    return category, f"文件名含“{keyword}”"
+                if keyword in title:
+                    return category, f"文档标题含“{keyword}”"
+        return "other", "文件名和标题均无类别关键词"
+
+    def add_links(self, mail: ParsedMail) -> None:
+        known = {f.filename for f in self.files if f.kind == "link"}
+        for link in find_links(mail.text, mail.html, list(self.rules.link_hosts)):
+            if link.url in known:
+                continue
+            known.add(link.url)
+            self.files.append(
+                SortedFile(
+                    self._next(),
+                    "link",
+                    link.url,
+                    "",
+                    mail.sender,
+                    "video",
+                    "云盘或超大附件链接",
+                    None,
+                    "",
+                    None,
+                    link_code=link.code,
+                    note=link.note,
+                )
+            )
+
+    # -- unit --------------------------------------------------------------------------------
+    def attribute(self, mail: ParsedMail, files: list[SortedFile]) -> Attribution:
+        registered = self.registry.by_email(mail.sender)
+        if registered:
+            return Attribution(registered, "registered", f"发件地址 {mail.sender} 已登记")
+        learned = self.learned.get(mail.sender)
+        if learned:
+            return Attribution(learned, "learned", f"发件地址 {mail.sender} 曾确认属于该单位")
+        evidence_texts = {
+            "subject": [mail.subject],
+            "filename": [f.filename for f in files if f.kind == "file"],
+            "title": [f.document.title for f in files if f.document is not None],
+            "body": [own_text(mail.text)],
+        }
+        for level, texts in evidence_texts.items():
+            units: dict[str, str] = {}
+            for text in texts:
+                for match in self.registry.find(text):
+                    units.setdefault(match.unit, match.text)
+            if len(units) == 1:
+                unit, spelling = next(iter(units.items()))
+                return Attribution(unit, level, f"{LEVEL_LABELS[level]}含“{spelling}”")
+            if len(units) > 1:
+                names = tuple(units)
+                return Attribution(
+                    None,
+                    level,
+                    "",
+                    names,
+                    f"{LEVEL_LABELS[level]}中出现多个单位（{'、'.join(names)}），请人工确认",
+                )
+        proposals = tuple(self.registry.propose(mail.subject))
+        return Attribution(None, "", "", proposals, "无法判断报送单位，请人工确认")
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+_EXTENSIONS = {
+    "image": {"jpg": (".jpg", ".jpeg", ".jfif"), "tiff": (".tif", ".tiff")},
+    "document": {"doc": (".doc", ".wps"), "wps": (".wps", ".doc")},
+}
+
+
+def _sensible_name(name: str, ftype: FileType) -> str:
+    """Keep the sender's name, but give a file that lies about its type its real extension."""
+    name = PurePosixPath(name.replace("\\", "/")).name or "未命名"
+    if not ftype.subtype or ftype.kind in ("other", "message"):
+        return name
+    suffix = PurePosixPath(name).suffix.lower()
+    allowed = _EXTENSIONS.get(ftype.kind, {}).get(ftype.subtype, (f".{ftype.subtype}",))
+    if suffix in allowed or (ftype.subtype == "3gp" and suffix == ".3gp"):
+        return name
+    return f"{name}.{ftype.subtype}"
+
+
+def _walk(mail: ParsedMail):
+    yield mail
+    for inner in mail.forwarded:
+        yield from _walk(inner)
+
+
+def sort_mail(
+    mail: ParsedMail, staging: Path, registry: Registry, rules: SortRules, learned: dict[str, str]
+) -> SortedMail:
+    """Decode, sniff, unpack and classify every part; decide the unit (or why not)."""
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    sorter = _Sorter(staging, registry, rules, learned)
+    per_mail: list[tuple[ParsedMail, list[SortedFile]]] = []
+    for part in _walk(mail):
+        before = len(sorter.files)
+        sorter.add_attachments(part)
+        sorter.add_links(part)
+        per_mail.append((part, sorter.files[before:]))
+    # A forwarded message is attributed by its inner message (SPEC); the outer one otherwise.
+    attribution = Attribution(None, "", "", (), "无法判断报送单位，请人工确认")
+    for part, files in reversed(per_mail):
+        found = sorter.attribute(part, files)
+        if found.unit or (found.candidates and found.level):
+            attribution = found
+            break
+    else:
+        attribution = sorter.attribute(mail, sorter.files)
+    nature = _nature(mail, registry, rules)
+    return SortedMail(
+        message_id=mail.message_id,
+        subject=mail.subject,
+        sender=mail.sender,
+        sender_name=mail.sender_name,
+        nature=nature,
+        attribution=attribution if not nature else Attribution(None, "", "", (), ""),
+        files=tuple(sorter.files),
+        defects=mail.defects,
+    )
+
+
+def _nature(mail: ParsedMail, registry: Registry, rules: SortRules) -> str:
+    if mail.nature:
+        return mail.nature
+    if mail.sender in rules.office_addresses:
+        return "circular"
+    if len(registry.find(mail.subject)) >= rules.circular_min_units:
+        return "circular"
+    return ""

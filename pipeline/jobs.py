@@ -1,0 +1,204 @@
+"""The commands: poll once, watch, rebuild reports, reprocess. Wiring only; logic lives below."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import schedule
+from filelock import FileLock, Timeout
+from parsers.archives import ArchiveLimits
+from tqdm import tqdm
+
+from intake.folder import FolderSource
+from intake.imap import ImapSource
+from intake.ledger import Ledger
+from intake.models import IntakeError
+from parsers.sort import SortRules
+from parsers.units import Registry, load_registry
+from pipeline.config import Config
+from pipeline.process import Context, ingest, process
+from pipeline.reports import ReportSummary, reports_current, write_reports
+
+log = logging.getLogger(__name__)
+PROGRESS_FROM = 20  # show a progress bar when a poll brings at least this many mails
+FAILURE_ALERT = 3  # consecutive failed polls before the loud alert
+
+
+class BusyError(Exception):
+    """Another worker holds this data folder."""
+
+
+@dataclass
+class PollSummary:
+    new: int = 0
+    duplicates: int = 0
+    stored: int = 0
+    units: set[str] = field(default_factory=set)
+    review: int = 0
+    failed: int = 0
+    report: ReportSummary | None = None
+
+
+@contextlib.contextmanager
+def worker(config: Config) -> Iterator[tuple[Ledger, Registry]]:
+    """The data folder, locked for this process, with its ledger open."""
+    data = config.data_dir
+    data.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(data / ".worker.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise BusyError(f"另一个进程正在使用数据目录 {data}，请勿同时运行两个任务") from None
+    try:
+        shutil.rmtree(data / "tmp", ignore_errors=True)  # leftovers of an interrupted run
+        registry = load_registry(config.units_file)
+        with Ledger(data / "ledger.sqlite3") as ledger:
+            yield ledger, registry
+    finally:
+        lock.release()
+
+
+def _context(config: Config, registry: Registry) -> Context:
+    s = config.sorting
+    rules = SortRules(
+        keywords={k: tuple(v) for k, v in s.keywords.items()},
+        inline_min_bytes=s.inline_image_min_bytes,
+        inline_min_px=s.inline_image_min_px,
+        link_hosts=tuple(s.link_hosts),
+        circular_min_units=s.circular_min_units,
+        office_addresses=frozenset(
+            a.lower() for a in [*config.campaign.office_addresses, config.mailbox.username] if a
+        ),
+        limits=ArchiveLimits(
+            max_total_bytes=s.archive_max_total_mb * 1024**2,
+            max_members=s.archive_max_members,
+            max_ratio=s.archive_max_ratio,
+            max_depth=s.archive_max_depth,
+        ),
+        document_timeout_s=s.document_timeout_s,
+    )
+    return Context(config.data_dir, registry, rules, s.max_attempts)
+
+
+def _source(config: Config):
+    if config.mailbox.source == "folder":
+        return FolderSource(config.mailbox.path)
+    return ImapSource(config.mailbox, config.mailbox.password())
+
+
+def _tally(summary: PollSummary, outcome) -> None:
+    if outcome.status == "duplicate":
+        summary.duplicates += 1
+        return
+    summary.new += 1
+    summary.stored += outcome.stored
+    if outcome.unit:
+        summary.units.add(outcome.unit)
+    summary.review += outcome.status == "review"
+    summary.failed += outcome.status == "failed"
+
+
+def poll(ledger: Ledger, registry: Registry, config: Config) -> PollSummary:
+    """Take every new message once; retry earlier failures; never raises for one bad mail."""
+    ctx = _context(config, registry)
+    summary = PollSummary()
+    try:
+        with _source(config) as source:
+            pending = source.count_new(ledger)
+            bar = tqdm(
+                total=pending,
+                unit="封",
+                desc="收取邮件",
+                disable=pending < PROGRESS_FROM or None,
+                file=sys.stderr,
+            )
+            with bar:
+                for mail in source.new_mail(ledger):
+                    _tally(summary, ingest(ledger, source, mail, ctx))
+                    bar.update(1)
+    except IntakeError:
+        failures = int(ledger.get_state("connection_failures", "0")) + 1
+        ledger.set_state("connection_failures", str(failures))
+        if failures >= FAILURE_ALERT:
+            log.error("mailbox unreachable for %d polls in a row", failures)
+        raise
+    ledger.set_state("connection_failures", "0")
+    for row in ledger.retryable(ctx.max_attempts):
+        raw = (config.data_dir / row.raw_path).read_bytes()
+        retried = ledger.begin_message(
+            row.sha256, row.raw_path, len(raw), row.received_at, row.time_source
+        )
+        _tally(summary, process(ledger, retried, raw, ctx))
+    return summary
+
+
+def run_once(config: Config, now: datetime) -> PollSummary:
+    with worker(config) as (ledger, registry):
+        summary = poll(ledger, registry, config)
+        if not reports_current(ledger, config):
+            summary.report = write_reports(ledger, registry, config, now)
+        return summary
+
+
+def run_report(config: Config, now: datetime) -> ReportSummary:
+    with worker(config) as (ledger, registry):
+        return write_reports(ledger, registry, config, now)
+
+
+def run_reprocess(config: Config, now: datetime) -> tuple[PollSummary, ReportSummary]:
+    """Sort every stored raw mail again (after a registry or keyword change); idempotent."""
+    with worker(config) as (ledger, registry):
+        ctx = _context(config, registry)
+        with ledger.transaction():
+            ledger.reset_sorting()
+        shutil.rmtree(config.data_dir / "materials", ignore_errors=True)
+        summary = PollSummary()
+        for row in ledger.all_messages():
+            raw = (config.data_dir / row.raw_path).read_bytes()
+            fresh = ledger.begin_message(
+                row.sha256, row.raw_path, len(raw), row.received_at, row.time_source
+            )
+            _tally(summary, process(ledger, fresh, raw, ctx))
+        return summary, write_reports(ledger, registry, config, now)
+
+
+def run_watch(config: Config, clock, on_poll) -> None:
+    """Poll every ``schedule.poll_minutes`` until interrupted; one worker per data folder."""
+    with worker(config) as (ledger, registry):
+        failures = 0
+
+        def job() -> None:
+            nonlocal failures
+            try:
+                summary = poll(ledger, registry, config)
+                failures = 0
+            except IntakeError as exc:
+                failures += 1
+                log.error("poll failed (%d in a row): %s", failures, exc)
+                on_poll(None, exc, failures)
+                return
+            if not reports_current(ledger, config):
+                summary.report = write_reports(ledger, registry, config, clock())
+            on_poll(summary, None, 0)
+
+        scheduler = schedule.Scheduler()
+        scheduler.every(config.schedule.poll_minutes).minutes.do(job)
+        job()
+        while True:
+            scheduler.run_pending()
+            time.sleep(min(5.0, max(0.5, scheduler.idle_seconds or 1.0)))
+
+
+def data_relative(config: Config, path: Path) -> str:
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)

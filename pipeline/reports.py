@@ -1,0 +1,214 @@
+"""Ledger → scoring → every report file. Needs nothing but the ledger and the config."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from intake.ledger import Ledger
+from intake.materials import unit_folder
+from outputs.csv import write_csvs
+from outputs.tables import Campaign, ReportTables
+from parsers.units import Registry
+from pipeline.config import Config
+from scoring import evaluate
+
+log = logging.getLogger(__name__)
+
+REPORT_VERSION = "1"  # bump when report content changes, so existing reports are rebuilt
+UNITS_CSV = "units.csv"
+ATTACHMENTS_CSV = "attachments.csv"
+LEDGER_XLSX = "报送台账.xlsx"
+NOTICE_DOCX = "通报草稿.docx"
+CERTIFICATES_DIR = "荣誉证书"
+DASHBOARD_HTML = "报送看板.html"
+REPORT_FILES = (UNITS_CSV, ATTACHMENTS_CSV, LEDGER_XLSX, NOTICE_DOCX, DASHBOARD_HTML)
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    units: int
+    submitted: int
+    on_time: int
+    complete: int
+    review: int
+    files: list[Path]
+
+
+def _utc(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, utc=True, format="ISO8601")
+
+
+def fingerprint(ledger: Ledger, config: Config) -> str:
+    """What the reports depend on: the ledger's generation, the config and the units file."""
+    digest = hashlib.sha256(REPORT_VERSION.encode())
+    digest.update(ledger.get_state("generation", "0").encode())
+    for path in (config.source_path, config.units_file):
+        digest.update(path.read_bytes() if path.is_file() else b"")
+    return digest.hexdigest()
+
+
+def reports_current(ledger: Ledger, config: Config) -> bool:
+    present = all((config.reports_dir / name).exists() for name in REPORT_FILES)
+    return present and ledger.get_state("reports_fingerprint") == fingerprint(ledger, config)
+
+
+def build_tables(ledger: Ledger, registry: Registry, config: Config, now: datetime) -> ReportTables:
+    deadline = config.campaign.deadline
+    tz = deadline.tzinfo
+    messages = ledger.frame("messages")
+    files = ledger.frame("files")
+    locations = ledger.frame("locations")
+    documents = ledger.frame("documents")
+    units = pd.DataFrame(
+        {"unit": [u.name for u in registry.units], "category": [u.category for u in registry.units]}
+    )
+    messages = messages.assign(received_at=_utc(messages["received_at"]))
+    known = set(units["unit"])
+    # A unit dropped from the registry still has ledger rows; it counts for nobody.
+    messages["unit"] = messages["unit"].where(messages["unit"].isin(known), None)
+    counted = messages[messages["status"].isin(["done", "review"])]
+    message_frame = pd.DataFrame(
+        {
+            "message_key": counted["id"],
+            "unit": counted["unit"],
+            "received_at": counted["received_at"],
+            "status": counted["status"],
+        }
+    )
+    joined = files.merge(
+        messages[["id", "received_at", "message_id", "status", "subject"]],
+        left_on="message",
+        right_on="id",
+        suffixes=("", "_m"),
+    )
+    joined["unit"] = joined["unit"].where(joined["unit"].isin(known), None)
+    materials_rows = joined[joined["kind"].isin(["file", "link"])]
+    materials = pd.DataFrame(
+        {
+            "message_key": materials_rows["message"],
+            "unit": materials_rows["unit"].where(materials_rows["status"] != "ignored", None),
+            "received_at": materials_rows["received_at"],
+            "category": materials_rows["category"],
+            "kind": materials_rows["kind"],
+            "sha256": materials_rows["sha256"].fillna(""),
+            "url": materials_rows["filename"].where(materials_rows["kind"] == "link", ""),
+            "filename": materials_rows["filename"],
+            "size": materials_rows["size"].astype("Int64"),
+        }
+    )
+    docs = pd.DataFrame(
+        {
+            "sha256": documents["sha256"],
+            "title": documents["title"],
+            "text": documents["text"],
+            "has_text_layer": documents["has_text_layer"].astype(bool),
+            "problem": documents["problem"],
+        }
+    )
+    table, breakdown, individuals = evaluate(
+        units, message_frame, materials, docs, config.scoring, deadline, {}
+    )
+    table = table.assign(folder=[unit_folder(name) for name in table["unit"]])
+    attachments = _attachments(materials_rows, locations, deadline)
+    review = _review(messages, joined, tz)
+    campaign = Campaign(config.campaign.title, config.campaign.office, deadline, now)
+    return ReportTables(table, attachments, breakdown, review, individuals, campaign)
+
+
+def _attachments(rows: pd.DataFrame, locations: pd.DataFrame, deadline: datetime) -> pd.DataFrame:
+    uids = locations.groupby("message")["uid"].min() if len(locations) else pd.Series(dtype=int)
+    received = rows["received_at"].dt.tz_convert(deadline.tzinfo)
+    return pd.DataFrame(
+        {
+            "message_id": rows["message_id"].fillna(""),
+            "uid": rows["message"].map(uids).astype("Int64"),
+            "received_at": received,
+            "sender": rows["sender"],
+            "unit": rows["unit"].fillna(""),
+            "filename": rows["filename"],
+            "category": rows["category"],
+            "size": rows["size"].astype("Int64"),
+            "sha256": rows["sha256"].fillna(""),
+            "path": rows["path"].fillna(""),
+            "kind": rows["kind"],
+            "link_code": rows["link_code"].fillna(""),
+            "late": received > pd.Timestamp(deadline),
+            "review_reason": rows["review_reason"].fillna(""),
+        }
+    ).reset_index(drop=True)
+
+
+def _review(messages: pd.DataFrame, joined: pd.DataFrame, tz) -> pd.DataFrame:
+    whole = messages[messages["status"].isin(["review", "failed", "ignored"])]
+    parts = joined[(joined["review_reason"] != "") & (joined["status"] != "ignored")]
+    frame = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "received_at": whole["received_at"],
+                    "sender": whole["sender"],
+                    "subject": whole["subject"],
+                    "unit": whole["unit"].fillna(""),
+                    "filename": "",
+                    "reason": whole["reason"].where(whole["reason"] != "", whole["error"]),
+                    "candidates": whole["candidates"],
+                    "path": whole["raw_path"],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "received_at": parts["received_at"],
+                    "sender": parts["sender"],
+                    "subject": parts["subject"],
+                    "unit": parts["unit"].fillna(""),
+                    "filename": parts["filename"],
+                    "reason": parts["review_reason"],
+                    "candidates": "",
+                    "path": parts["path"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    if len(frame):
+        frame["received_at"] = frame["received_at"].dt.tz_convert(tz)
+        frame = frame.sort_values("received_at", kind="stable").reset_index(drop=True)
+    return frame
+
+
+def write_reports(ledger: Ledger, registry: Registry, config: Config, now: datetime):
+    """Rebuild every report and remember what they were built from."""
+    tables = build_tables(ledger, registry, config, now)
+    folder = config.reports_dir
+    written = write_csvs(folder, tables)
+    written += _write_documents(folder, tables, config)
+    ledger.set_state("reports_fingerprint", fingerprint(ledger, config))
+    units = tables.units
+    return ReportSummary(
+        units=len(units),
+        submitted=int(units["submitted"].sum()),
+        on_time=int(units["on_time"].sum()),
+        complete=int(units["complete"].sum()),
+        review=len(tables.review),
+        files=written,
+    )
+
+
+def _write_documents(folder: Path, tables: ReportTables, config: Config) -> list[Path]:
+    from outputs.dashboard import write_dashboard
+
+    from outputs.certificates import write_certificates
+    from outputs.excel import write_ledger
+    from outputs.notice import write_notice
+
+    write_ledger(folder / LEDGER_XLSX, tables)
+    write_notice(folder / NOTICE_DOCX, tables)
+    certificates = write_certificates(folder / CERTIFICATES_DIR, tables)
+    write_dashboard(folder / DASHBOARD_HTML, tables, config.data_dir)
+    return [folder / LEDGER_XLSX, folder / NOTICE_DOCX, folder / DASHBOARD_HTML, *certificates]
