@@ -12,7 +12,11 @@ import pandas as pd
 
 from intake.ledger import Ledger
 from intake.materials import unit_folder
+from outputs.certificates import write_certificates
 from outputs.csv import write_csvs
+from outputs.dashboard import write_dashboard
+from outputs.excel import write_ledger
+from outputs.notice import write_notice
 from outputs.tables import Campaign, ReportTables
 from parsers.units import Registry
 from pipeline.config import Config
@@ -201,11 +205,6 @@ def write_reports(ledger: Ledger, registry: Registry, config: Config, now: datet
 
 
 def _write_documents(folder: Path, tables: ReportTables, config: Config) -> list[Path]:
-    from outputs.dashboard import write_dashboard
-
-    from outputs.certificates import write_certificates
-    from outputs.excel import write_ledger
-    from outputs.notice import write_notice
 
     write_ledger(folder / LEDGER_XLSX, tables)
     write_notice(folder / NOTICE_DOCX, tables)

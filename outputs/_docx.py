@@ -1,0 +1,252 @@
+"""python-docx helpers for Chinese official-document layout (GB/T 9704-2012, as far as Word
+paragraphs allow): east-Asian fonts with fallbacks, zh-CN defaults, borders and a PAGE field.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from docx.document import Document as DocumentObject
+from docx.enum.text import WD_LINE_SPACING
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import qn
+from docx.shared import Pt, RGBColor
+from docx.styles.style import BaseStyle
+from docx.text.paragraph import Paragraph
+from docx.text.run import Run
+from lxml import etree
+
+# Font names as Chinese government offices have them installed, each with the font Windows and
+# WPS ship, used when the first is missing (the fallback goes into the font table as altName).
+FONT_TITLE = "方正小标宋简体"  # 小标宋
+FONT_BODY = "仿宋_GB2312"
+FONT_HEADING = "黑体"
+FONT_KAI = "楷体_GB2312"
+FONT_SONG = "宋体"
+FONT_FALLBACKS = {
+    FONT_TITLE: ("宋体", "02000000000000000000", "roman"),
+    FONT_BODY: ("仿宋", "02010609030101010101", "modern"),
+    FONT_HEADING: ("SimHei", "02010609060101010101", "modern"),
+    FONT_KAI: ("楷体", "02010609030101010101", "modern"),
+    FONT_SONG: ("SimSun", "02010600030101010101", "auto"),
+}
+
+RED = RGBColor(0xFF, 0x00, 0x00)
+
+# Chinese font sizes (字号) in points.
+SIZE_XIAOCHU = 36.0  # 小初
+SIZE_YIHAO = 26.0  # 一号
+SIZE_ERHAO = 22.0  # 二号
+SIZE_SANHAO = 16.0  # 三号
+SIZE_SIHAO = 14.0  # 四号
+
+
+def set_rfonts(rpr, font: str, latin: str | None = None) -> None:
+    """Point a run-properties element (w:rPr) at ``font`` for Chinese and ``latin`` for the rest."""
+    rfonts = rpr.find(qn("w:rFonts"))
+    if rfonts is None:
+        rfonts = OxmlElement("w:rFonts")
+        rpr.insert(0, rfonts)
+    for attribute in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        if rfonts.get(qn(attribute)) is not None:
+            del rfonts.attrib[qn(attribute)]
+    latin = latin or font
+    rfonts.set(qn("w:ascii"), latin)
+    rfonts.set(qn("w:hAnsi"), latin)
+    rfonts.set(qn("w:cs"), latin)
+    rfonts.set(qn("w:eastAsia"), font)
+    rfonts.set(qn("w:hint"), "eastAsia")
+
+
+def style_font(
+    style: BaseStyle,
+    font: str,
+    size: float,
+    *,
+    bold: bool = False,
+    color: RGBColor | None = None,
+    latin: str | None = None,
+) -> None:
+    style.font.size = Pt(size)
+    style.font.bold = bold
+    if color is not None:
+        style.font.color.rgb = color
+    set_rfonts(style.element.get_or_add_rPr(), font, latin)
+
+
+def run_font(
+    run: Run,
+    font: str,
+    size: float,
+    *,
+    bold: bool = False,
+    color: RGBColor | None = None,
+    latin: str | None = None,
+) -> Run:
+    run.font.size = Pt(size)
+    run.font.bold = bold
+    if color is not None:
+        run.font.color.rgb = color
+    set_rfonts(run._r.get_or_add_rPr(), font, latin)
+    return run
+
+
+def exact_spacing(paragraph_format, line_pt: float, before: float = 0, after: float = 0) -> None:
+    paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    paragraph_format.line_spacing = Pt(line_pt)
+    paragraph_format.space_before = Pt(before)
+    paragraph_format.space_after = Pt(after)
+
+
+def set_chinese_defaults(document: DocumentObject, font: str, size: float) -> None:
+    """zh-CN as the east-Asian language and ``font`` as the default, instead of the template's
+    Japanese theme font; no automatic space after paragraphs."""
+    styles = document.styles.element
+    defaults = styles.find(qn("w:docDefaults"))
+    rpr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    set_rfonts(rpr, font)
+    lang = rpr.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        rpr.append(lang)
+    lang.set(qn("w:val"), "en-US")
+    lang.set(qn("w:eastAsia"), "zh-CN")
+    for tag in ("w:sz", "w:szCs"):
+        element = rpr.find(qn(tag))
+        if element is not None:
+            element.set(qn("w:val"), str(int(size * 2)))
+    ppr = defaults.find(qn("w:pPrDefault")).find(qn("w:pPr"))
+    spacing = ppr.find(qn("w:spacing"))
+    if spacing is not None:
+        ppr.remove(spacing)
+    theme_lang = document.settings.element.find(qn("w:themeFontLang"))
+    if theme_lang is not None:
+        theme_lang.set(qn("w:eastAsia"), "zh-CN")
+    _register_fallback_fonts(document)
+
+
+def _register_fallback_fonts(document: DocumentObject) -> None:
+    """Describe the Chinese fonts in the font table (GB2312 charset, altName fallback) so Word and
+    WPS substitute a matching installed face instead of a Latin one."""
+    part = next(
+        (p for p in document.part.package.iter_parts() if str(p.partname) == "/word/fontTable.xml"),
+        None,
+    )
+    if part is None:
+        return
+    root = parse_xml(part.blob)
+    present = {font.get(qn("w:name")) for font in root.findall(qn("w:font"))}
+    for name, (alt, panose, family) in FONT_FALLBACKS.items():
+        if name in present:
+            continue
+        font = OxmlElement("w:font")
+        font.set(qn("w:name"), name)
+        for tag, value in (
+            ("w:altName", alt),
+            ("w:panose1", panose),
+            ("w:charset", "86"),
+            ("w:family", family),
+            ("w:pitch", "variable"),
+        ):
+            child = OxmlElement(tag)
+            child.set(qn("w:val"), value)
+            font.append(child)
+        root.append(font)
+    part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def paragraph_border(
+    paragraph: Paragraph,
+    side: str,
+    *,
+    color: str = "FF0000",
+    size_eighths: int = 12,
+    space_pt: int = 4,
+    style: str = "single",
+) -> None:
+    """A rule along one side of a paragraph (the red separator line of the document head)."""
+    ppr = paragraph._p.get_or_add_pPr()
+    borders = ppr.find(qn("w:pBdr"))
+    if borders is None:
+        borders = OxmlElement("w:pBdr")
+        # pBdr must come before spacing/ind/jc in pPr's sequence.
+        anchor = None
+        for tag in ("w:shd", "w:tabs", "w:spacing", "w:ind", "w:jc"):
+            anchor = ppr.find(qn(tag))
+            if anchor is not None:
+                break
+        if anchor is not None:
+            anchor.addprevious(borders)
+        else:
+            ppr.append(borders)
+    edge = OxmlElement(f"w:{side}")
+    edge.set(qn("w:val"), style)
+    edge.set(qn("w:sz"), str(size_eighths))
+    edge.set(qn("w:space"), str(space_pt))
+    edge.set(qn("w:color"), color)
+    borders.append(edge)
+
+
+def add_field(paragraph: Paragraph, instruction: str, placeholder: str, template: Run) -> None:
+    """A complex field (``PAGE`` ...) whose runs copy ``template``'s formatting."""
+
+    def formatted_run() -> Run:
+        run = paragraph.add_run()
+        rpr = template._r.rPr
+        if rpr is not None:
+            run._r.insert(0, copy.deepcopy(rpr))
+        return run
+
+    begin = OxmlElement("w:fldChar")
+    begin.set(qn("w:fldCharType"), "begin")
+    formatted_run()._r.append(begin)
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = f" {instruction} "
+    formatted_run()._r.append(instr)
+    separate = OxmlElement("w:fldChar")
+    separate.set(qn("w:fldCharType"), "separate")
+    formatted_run()._r.append(separate)
+    formatted_run().text = placeholder
+    end = OxmlElement("w:fldChar")
+    end.set(qn("w:fldCharType"), "end")
+    formatted_run()._r.append(end)
+
+
+def set_doc_grid(section, line_pitch_twips: int) -> None:
+    """Lines-per-page grid (GB/T 9704: 22 lines of 28 characters)."""
+    sect_pr = section._sectPr
+    grid = sect_pr.find(qn("w:docGrid"))
+    if grid is None:
+        grid = OxmlElement("w:docGrid")
+        sect_pr.append(grid)
+    grid.set(qn("w:type"), "lines")
+    grid.set(qn("w:linePitch"), str(line_pitch_twips))
+
+
+def page_border(section, color: str = "C00000") -> None:
+    """A double rule around the page (certificates)."""
+    sect_pr = section._sectPr
+    borders = OxmlElement("w:pgBorders")
+    borders.set(qn("w:offsetFrom"), "page")
+    for side in ("top", "left", "bottom", "right"):
+        edge = OxmlElement(f"w:{side}")
+        edge.set(qn("w:val"), "thinThickSmallGap")
+        edge.set(qn("w:sz"), "24")
+        edge.set(qn("w:space"), "24")
+        edge.set(qn("w:color"), color)
+        borders.append(edge)
+    # pgBorders follows pgMar (and paperSrc) in sectPr's sequence.
+    margins = sect_pr.find(qn("w:pgMar"))
+    if margins is not None:
+        margins.addnext(borders)
+    else:
+        sect_pr.append(borders)
+
+
+def clear_body(document: DocumentObject) -> None:
+    """Remove the template's empty first paragraph, keeping the section properties."""
+    body = document.element.body
+    for child in list(body):
+        if child.tag != qn("w:sectPr"):
+            body.remove(child)

@@ -1,0 +1,165 @@
+"""Certificates of honour (荣誉证书), one .docx per awarded unit.
+
+``write_certificates(folder, tables)`` writes ``荣誉证书_<unit>.docx`` (unit name made safe for a
+file name) for every unit whose ``award`` is true, landscape A4 with a red double border, and
+returns the paths in registry order. Certificates of units no longer awarded are removed from
+``folder`` so a rebuild never leaves a stale one behind; other files are left alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from docx import Document
+from docx.document import Document as DocumentObject
+from docx.enum.section import WD_ORIENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
+
+from outputs._common import atomic_path, safe_filename_part, xml_safe
+from outputs._docx import (
+    FONT_BODY,
+    FONT_KAI,
+    FONT_TITLE,
+    RED,
+    SIZE_ERHAO,
+    clear_body,
+    exact_spacing,
+    page_border,
+    run_font,
+    set_chinese_defaults,
+)
+from outputs.tables import ReportTables
+
+FILE_PREFIX = "荣誉证书_"
+TITLE = "荣誉证书"
+TITLE_SIZE = 60.0
+BODY_SIZE = SIZE_ERHAO
+BODY_LINE = 40.0
+
+
+def certificate_filename(unit: Any) -> str:
+    """``荣誉证书_<unit>.docx`` with the unit name made safe on every file system."""
+    return f"{FILE_PREFIX}{safe_filename_part(unit, fallback='单位')}.docx"
+
+
+def _character_spacing(run, points: float) -> None:
+    rpr = run._r.get_or_add_rPr()
+    spacing = OxmlElement("w:spacing")
+    spacing.set(qn("w:val"), str(int(points * 20)))
+    rpr.append(spacing)
+
+
+def _paragraph(
+    document,
+    text: str,
+    font: str,
+    size: float,
+    *,
+    align=None,
+    indent_chars=0.0,
+    line: float = BODY_LINE,
+    before: float = 0.0,
+    color=None,
+    bold=False,
+):
+    paragraph = document.add_paragraph()
+    exact_spacing(paragraph.paragraph_format, line, before=before)
+    if align is not None:
+        paragraph.alignment = align
+    paragraph.paragraph_format.first_line_indent = Pt(indent_chars * size)
+    run = paragraph.add_run(text)
+    run_font(run, font, size, color=color, bold=bold)
+    return paragraph, run
+
+
+def _certificate(unit: str, tables: ReportTables) -> DocumentObject:
+    campaign = tables.campaign
+    tz = campaign.deadline.tzinfo
+    deadline: datetime = campaign.deadline.astimezone(tz)
+    issue_year = campaign.generated_at.astimezone(tz).year
+    office = xml_safe(campaign.office)
+
+    document = Document()
+    clear_body(document)
+    set_chinese_defaults(document, FONT_KAI, BODY_SIZE)
+    core = document.core_properties
+    core.title = f"{TITLE}：{unit}"
+    core.author = office
+    core.last_modified_by = office
+
+    section = document.sections[0]
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width = Mm(297)
+    section.page_height = Mm(210)
+    section.top_margin = Mm(28)
+    section.bottom_margin = Mm(22)
+    section.left_margin = Mm(38)
+    section.right_margin = Mm(38)
+    page_border(section)
+
+    _, title_run = _paragraph(
+        document,
+        TITLE,
+        FONT_TITLE,
+        TITLE_SIZE,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+        line=TITLE_SIZE * 1.3,
+        color=RED,
+    )
+    _character_spacing(title_run, TITLE_SIZE / 3)
+    _paragraph(document, f"{unit}：", FONT_KAI, BODY_SIZE, line=BODY_LINE, before=24)
+    _paragraph(
+        document,
+        f"在{deadline.year}年度{xml_safe(campaign.title)}中表现突出，被评为先进单位。",
+        FONT_KAI,
+        BODY_SIZE,
+        indent_chars=2,
+        align=WD_ALIGN_PARAGRAPH.JUSTIFY,
+    )
+    _paragraph(document, "特发此证，以资鼓励。", FONT_KAI, BODY_SIZE, indent_chars=2)
+    _paragraph(
+        document, office, FONT_BODY, BODY_SIZE, align=WD_ALIGN_PARAGRAPH.RIGHT, before=BODY_LINE
+    )
+    _paragraph(
+        document, f"{issue_year}年X月X日", FONT_BODY, BODY_SIZE, align=WD_ALIGN_PARAGRAPH.RIGHT
+    )
+    return document
+
+
+def write_certificates(folder: Path, tables: ReportTables) -> list[Path]:
+    """Write one certificate per awarded unit into ``folder``; return their paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    units = tables.units
+    awarded: list[str] = []
+    if units is not None and not units.empty and "award" in units.columns:
+        mask = units["award"].fillna(False).astype(bool)
+        awarded = [xml_safe(unit) for unit in units.loc[mask, "unit"].tolist() if not pd.isna(unit)]
+
+    written: list[Path] = []
+    used: set[str] = set()
+    for unit in awarded:
+        name = certificate_filename(unit)
+        counter = 2
+        while name.casefold() in used:  # two units that sanitise alike keep separate files
+            name = certificate_filename(unit)[: -len(".docx")] + f"_{counter}.docx"
+            counter += 1
+        used.add(name.casefold())
+        target = folder / name
+        with atomic_path(target) as tmp:
+            _certificate(unit, tables).save(str(tmp))
+        written.append(target)
+
+    keep = {path.name for path in written}
+    for stale in folder.glob(f"{FILE_PREFIX}*.docx"):
+        if stale.name not in keep and stale.is_file():
+            with contextlib.suppress(OSError):
+                stale.unlink()
+    return written
