@@ -24,7 +24,7 @@ from intake.models import IntakeError, LoginFailed, MailboxUnreachable, RawMail
 log = logging.getLogger(__name__)
 
 _NETWORK_ERRORS = (OSError, socket.timeout, ssl.SSLError, IMAPClientAbortError, EOFError)
-CLIENT_ID = {"name": "hyjdb-intake", "version": "0.1", "vendor": "衡阳县禁毒办"}
+CLIENT_ID = {"name": "hyjdb-intake", "version": "0.1", "vendor": "hengyang-jdb"}
 
 
 class ImapSource:

@@ -249,7 +249,7 @@ class Ledger:
     def all_messages(self) -> list[MessageRow]:
         rows = self._db.execute(
             "SELECT id, sha256, raw_path, received_at, time_source, status, attempts "
-            "FROM messages ORDER BY received_at, id"
+            "FROM messages ORDER BY id"
         ).fetchall()
         return [MessageRow(*row) for row in rows]
 

@@ -63,10 +63,12 @@ class ReportTables:
     """Everything a report may show. DataFrames are never mutated by writers.
 
     units: one row per registry unit, registry order. Columns: UNIT_COLUMNS plus
-        ``grade`` (优秀/良好/基本合格/不合格 or "" when not submitted), ``deduction`` (float, 绩效考评扣分),
-        ``needs_manual`` (bool: a report without a text layer), ``days_late`` (float, 0 when on time),
-        ``volunteers`` (Int64 or <NA>: count stated in the report), ``folder`` (str: materials folder
-        of the unit relative to the data folder, e.g. "materials/西渡镇").
+        ``grade`` (优秀/良好/基本合格/不合格, "" when not submitted),
+        ``deduction`` (float, 绩效考评扣分),
+        ``needs_manual`` (bool: a report without a text layer),
+        ``days_late`` (float, 0 when on time),
+        ``volunteers`` (Int64 or <NA>: count stated in the report),
+        ``folder`` (str: materials folder relative to the data folder, e.g. "materials/西渡镇").
         Types: bools are bool; counts int; score float; rank Int64 (<NA> when not submitted);
         first/last_received pandas Timestamps in the deadline's offset (NaT when none);
         missing and notice_reasons are ';'-joined strings.

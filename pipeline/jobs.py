@@ -14,13 +14,13 @@ from pathlib import Path
 
 import schedule
 from filelock import FileLock, Timeout
-from parsers.archives import ArchiveLimits
 from tqdm import tqdm
 
 from intake.folder import FolderSource
 from intake.imap import ImapSource
 from intake.ledger import Ledger
 from intake.models import IntakeError
+from parsers.archives import ArchiveLimits
 from parsers.sort import SortRules
 from parsers.units import Registry, load_registry
 from pipeline.config import Config

@@ -92,7 +92,7 @@ def build_tables(ledger: Ledger, registry: Registry, config: Config, now: dateti
         suffixes=("", "_m"),
     )
     joined["unit"] = joined["unit"].where(joined["unit"].isin(known), None)
-    materials_rows = joined[joined["kind"].isin(["file", "link"])]
+    materials_rows = joined[joined["kind"].isin(["file", "link"])].sort_values(["message", "seq"])
     materials = pd.DataFrame(
         {
             "message_key": materials_rows["message"],

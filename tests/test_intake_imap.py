@@ -53,7 +53,7 @@ def once(config, password="secret"):
 
 
 def test_first_poll_takes_all_second_takes_none(project, dovecot):
-    """GIVEN three mails WHEN polled twice THEN all are taken once; the idle poll changes nothing."""
+    """GIVEN three mails WHEN polled twice THEN all are taken once, idle polls change nothing."""
     config, account = project
     for i in range(3):
         dovecot.append(account.username, submission(i), when(20 + i))
