@@ -93,7 +93,41 @@ CREATE TABLE IF NOT EXISTS folder_seen (
     sha256 TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS corrections (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,                 -- see CORRECTION_KINDS
+    target TEXT NOT NULL,               -- message sha256, "<sha256>/<file key>", unit, address
+    value TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    author TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS corrections_target ON corrections(kind, target);
+CREATE TABLE IF NOT EXISTS sent (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,                 -- receipt | reminder | digest
+    unit TEXT,
+    recipient TEXT NOT NULL,
+    message INTEGER,                    -- the message a receipt answers
+    subject TEXT NOT NULL,
+    status TEXT NOT NULL,               -- sent | dry_run | failed | skipped
+    detail TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sent_kind ON sent(kind, unit, recipient);
 """
+
+# Staff corrections; each survives re-runs and ``reprocess`` (SPEC office workflow).
+CORRECTION_KINDS = (
+    "assign_message",
+    "exclude_message",
+    "assign_file",
+    "set_category",
+    "exclude_file",
+    "confirm_sender",
+    "extend_deadline",
+    "override_score",
+)
 
 
 @dataclass(frozen=True)
@@ -111,6 +145,17 @@ class MessageRow:
     time_source: str
     status: str
     attempts: int
+
+
+@dataclass(frozen=True)
+class Correction:
+    id: int
+    kind: str
+    target: str
+    value: str
+    reason: str
+    author: str
+    created_at: str
 
 
 @dataclass(frozen=True)
@@ -165,12 +210,13 @@ class Ledger:
         self._db.execute("COMMIT")
 
     # -- state -------------------------------------------------------------------------------
-    def get_state(self, key: str, default: str = "") -> str:
+    def get_state(self, key: str, default: str | None = "") -> str | None:
         row = self._db.execute("SELECT value FROM state WHERE key=?", (key,)).fetchone()
         return row[0] if row else default
 
     def set_state(self, key: str, value: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (key, value))
+        if self.get_state(key, None) != value:  # an idle poll must not touch the ledger
+            self._db.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (key, value))
 
     def bump_generation(self) -> None:
         """Reports depend on the ledger only through this counter (cheap idle polls)."""
@@ -294,17 +340,23 @@ class Ledger:
         )
 
     # -- storage decisions -------------------------------------------------------------------
-    def stored_copy(self, unit: str | None, sha256: str) -> tuple[str, str] | None:
+    def stored_copy(
+        self, unit: str | None, sha256: str, ignore: frozenset[int] = frozenset()
+    ) -> tuple[str, str] | None:
         """(path, category) of this content already stored for this unit."""
-        row = self._db.execute(
-            "SELECT path, category FROM files WHERE unit IS ? AND sha256=? AND path != '' "
-            "ORDER BY id LIMIT 1",
+        rows = self._db.execute(
+            "SELECT path, category, message FROM files WHERE unit IS ? AND sha256=? "
+            "AND path != '' ORDER BY id",
             (unit, sha256),
-        ).fetchone()
-        return (row[0], row[1]) if row else None
+        )
+        for path, category, message in rows:
+            if message not in ignore:
+                return path, category
+        return None
 
-    def path_taken(self, path: str) -> bool:
-        return self._db.execute("SELECT 1 FROM files WHERE path=?", (path,)).fetchone() is not None
+    def path_taken(self, path: str, ignore: frozenset[int] = frozenset()) -> bool:
+        rows = self._db.execute("SELECT message FROM files WHERE path=?", (path,)).fetchall()
+        return any(row[0] not in ignore for row in rows)
 
     # -- sender map --------------------------------------------------------------------------
     def sender_map(self) -> dict[str, str]:
@@ -313,6 +365,97 @@ class Ledger:
     def learn_sender(self, address: str, unit: str, message: int) -> None:
         self._db.execute(
             "INSERT OR IGNORE INTO sender_map VALUES (?, ?, 'learned', ?)", (address, unit, message)
+        )
+
+    def confirm_sender(self, address: str, unit: str) -> None:
+        """A staff-confirmed mapping: permanent, and stronger than a learned one."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO sender_map VALUES (?, ?, 'confirmed', NULL)", (address, unit)
+        )
+
+    # -- corrections -------------------------------------------------------------------------
+    def add_correction(
+        self, kind: str, target: str, value: str, reason: str, author: str, created_at: str
+    ) -> int:
+        if kind not in CORRECTION_KINDS:
+            raise ValueError(kind)
+        cursor = self._db.execute(
+            "INSERT INTO corrections (kind, target, value, reason, author, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (kind, target, value, reason, author, created_at),
+        )
+        return int(cursor.lastrowid)
+
+    def corrections(self, kind: str | None = None, target_prefix: str = "") -> list[Correction]:
+        """Corrections in the order they were made (later ones win)."""
+        rows = self._db.execute(
+            "SELECT id, kind, target, value, reason, author, created_at FROM corrections "
+            "WHERE (? IS NULL OR kind = ?) AND substr(target, 1, ?) = ? ORDER BY id",
+            (kind, kind, len(target_prefix), target_prefix),
+        ).fetchall()
+        return [Correction(*row) for row in rows]
+
+    def message_by_id(self, message: int) -> MessageRow | None:
+        row = self._db.execute(
+            "SELECT id, sha256, raw_path, received_at, time_source, status, attempts "
+            "FROM messages WHERE id=?",
+            (message,),
+        ).fetchone()
+        return MessageRow(*row) if row else None
+
+    def file_key(self, message: int, seq: int) -> str | None:
+        """The stable key of a file of a message: its content hash, or a link's URL."""
+        row = self._db.execute(
+            "SELECT kind, sha256, filename FROM files WHERE message=? AND seq=?", (message, seq)
+        ).fetchone()
+        if row is None:
+            return None
+        return row[1] if row[0] == "file" and row[1] else row[2]
+
+    def message_paths(self, message: int) -> set[str]:
+        rows = self._db.execute("SELECT path FROM files WHERE message=? AND path != ''", (message,))
+        return {row[0] for row in rows}
+
+    def messages_from(self, address: str) -> list[MessageRow]:
+        rows = self._db.execute(
+            "SELECT id, sha256, raw_path, received_at, time_source, status, attempts "
+            "FROM messages WHERE sender=? ORDER BY id",
+            (address,),
+        ).fetchall()
+        return [MessageRow(*row) for row in rows]
+
+    # -- sent mail ---------------------------------------------------------------------------
+    def log_sent(
+        self,
+        kind: str,
+        unit: str | None,
+        recipient: str,
+        message: int | None,
+        subject: str,
+        status: str,
+        detail: str,
+        created_at: str,
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO sent (kind, unit, recipient, message, subject, status, detail, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (kind, unit, recipient, message, subject, status, detail, created_at),
+        )
+
+    def sent_times(self, kind: str, unit: str | None = None, recipient: str | None = None):
+        rows = self._db.execute(
+            "SELECT created_at FROM sent WHERE kind=? AND (? IS NULL OR unit=?) AND "
+            "(? IS NULL OR recipient=?) AND status IN ('sent', 'dry_run') ORDER BY id",
+            (kind, unit, unit, recipient, recipient),
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def receipt_sent(self, message: int) -> bool:
+        return (
+            self._db.execute(
+                "SELECT 1 FROM sent WHERE kind='receipt' AND message=?", (message,)
+            ).fetchone()
+            is not None
         )
 
     # -- folder source -----------------------------------------------------------------------
@@ -337,7 +480,15 @@ class Ledger:
 
     # -- export for scoring and reports ------------------------------------------------------
     def frame(self, table: str) -> pd.DataFrame:
-        if table not in ("messages", "files", "documents", "locations", "sender_map"):
+        if table not in (
+            "messages",
+            "files",
+            "documents",
+            "locations",
+            "sender_map",
+            "corrections",
+            "sent",
+        ):
             raise ValueError(table)
         return pd.read_sql_query(f"SELECT * FROM {table} ORDER BY 1", self._db)
 

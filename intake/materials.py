@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from intake.ledger import Ledger
@@ -47,39 +46,52 @@ def unit_folder(unit: str | None) -> str:
     return f"materials/{safe_name(unit) if unit else REVIEW_DIR}"
 
 
-@dataclass
 class Placer:
-    """Decides stored paths for one message; remembers what it decided for that message."""
+    """Decides stored paths for one message; remembers what it decided for that message.
 
-    ledger: Ledger
-    unit: str | None
-    _chosen: dict[str, tuple[str, str]]
-    _taken: set[str]
+    ``ignore`` lists messages being re-sorted (after a correction): their old rows neither
+    supply a stored copy nor block a name.
+    """
 
-    @classmethod
-    def for_message(cls, ledger: Ledger, unit: str | None) -> Placer:
-        return cls(ledger, unit, {}, set())
+    def __init__(self, ledger: Ledger, ignore: frozenset[int] = frozenset()) -> None:
+        self.ledger = ledger
+        self.ignore = ignore
+        self._chosen: dict[tuple[str | None, str], tuple[str, str]] = {}
+        self._taken: set[str] = set()
 
-    def place(self, sha256: str, category: str, name: str) -> tuple[str, str, bool]:
-        """(relative path, category, is_new_copy). Known content reuses its path and category."""
-        if sha256 in self._chosen:
-            path, known_category = self._chosen[sha256]
+    def place(
+        self, unit: str | None, sha256: str, category: str, name: str, forced: bool = False
+    ) -> tuple[str, str, bool]:
+        """(relative path, category, is_new_copy). Known content reuses its path and category,
+        unless ``forced`` (a staff category correction) asks for another category."""
+        key = (unit, sha256)
+        if key in self._chosen:
+            path, known_category = self._chosen[key]
             return path, known_category, False
-        stored = self.ledger.stored_copy(self.unit, sha256)
-        if stored is not None:
-            self._chosen[sha256] = stored
+        stored = self.ledger.stored_copy(unit, sha256, self.ignore)
+        if stored is not None and (not forced or stored[1] == category):
+            self._chosen[key] = stored
             return stored[0], stored[1], False
-        folder = PurePosixPath(unit_folder(self.unit)) / CATEGORY_DIRS[category]
+        folder = PurePosixPath(unit_folder(unit)) / CATEGORY_DIRS[category]
         name = safe_name(name)
         stem, suffix = os.path.splitext(name)
         candidate = (folder / name).as_posix()
         counter = 2
-        while candidate in self._taken or self.ledger.path_taken(candidate):
+        while candidate in self._taken or self.ledger.path_taken(candidate, self.ignore):
             candidate = (folder / f"{stem} ({counter}){suffix}").as_posix()
             counter += 1
         self._taken.add(candidate)
-        self._chosen[sha256] = (candidate, category)
+        self._chosen[key] = (candidate, category)
         return candidate, category, True
+
+
+def remove_unreferenced(ledger: Ledger, data_dir: Path, paths: set[str]) -> None:
+    """Delete stored files that no ledger row points at any more (after a correction)."""
+    for relative in paths:
+        if not ledger.path_taken(relative):
+            target = data_dir / relative
+            if data_dir.resolve() in target.resolve().parents:
+                target.unlink(missing_ok=True)
 
 
 def move_into_place(data_dir: Path, staged: Path, relative: str) -> None:

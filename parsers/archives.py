@@ -12,7 +12,8 @@ Libraries and why:
   that ``unar`` cannot read, ``bsdtar`` (libarchive) is tried directly: ``rarfile``'s own
   bsdtar back end puts ``--`` where bsdtar expects the archive name, so it cannot be used.
 - ``tarfile`` and ``gzip`` (stdlib) read tar, tar.gz/.bz2/.xz and bare .gz.
-- ``parsers.filetypes.sniff`` decides which members are archives to expand in turn.
+- ``parsers.filetypes.archive_subtype`` (magic bytes) decides which members are archives to
+  expand in turn.
 
 Safety rules, the same for every format:
 - A member name is split on '/' and '\\'; '.', '..', empty components, a leading '/' and drive
@@ -27,7 +28,9 @@ Safety rules, the same for every format:
 - Sizes are enforced while streaming, never from headers: a member stops at
   ``max_member_bytes`` (``member_too_large``) or when it expands past ``max_ratio`` times its
   compressed size once past ``ratio_floor_bytes`` (``bomb``); the whole expansion stops at
-  ``max_total_bytes`` (``bomb``). The partial file is deleted; other members still come out.
+  ``max_total_bytes`` (``bomb``). The partial file is deleted; other members still come out,
+  except those after it in the same 7z solid block or the same compressed tar stream (reaching
+  them would mean decompressing the capped member again), which get a problem each/one.
 - Mac resource forks (``__MACOSX/``, ``._*``) and ``.DS_Store``/``Thumbs.db`` are skipped silently.
 """
 
@@ -58,7 +61,7 @@ import py7zr.helpers
 import rarfile
 from py7zr.io import Py7zIO, WriterFactory
 
-from parsers.filetypes import sniff
+from parsers.filetypes import archive_subtype
 
 _CHUNK = 1024 * 1024
 _MAX_COMPONENT_BYTES = 200
@@ -118,6 +121,8 @@ _MESSAGES = {
     "member_too_large": "压缩包内该文件超过大小上限（{limit}），未解压",
     "same_block": "该文件与出错的文件位于同一压缩块，无法安全解压",
     "sequential_stop": "压缩包内有文件超过上限，其后的文件未解压",
+    "failed": "压缩包解压时出错，部分文件可能未解压，请人工核对",
+    "bad_path": "压缩包内该文件的路径无法在本机保存，已跳过",
 }
 
 
@@ -129,7 +134,11 @@ def expand(
     dest.mkdir(parents=True, exist_ok=True)
     run = _Run(root=Path(os.path.realpath(dest)), limits=limits)
     display = _display_join([], display_name) or "archive"
-    opened = run.expand_archive(path, display, run.root, depth=1)
+    try:
+        opened = run.expand_archive(path, display, run.root, depth=1)
+    except Exception:  # a last guard (disk full, a path the file system refuses...)
+        run.problem("corrupt", display, _MESSAGES["failed"])
+        opened = bool(run.members)
     return Expansion(tuple(run.members), tuple(run.problems), opened)
 
 
@@ -403,8 +412,7 @@ class _Run:
 
     def expand_archive(self, path: Path, display: str, base: Path, depth: int) -> bool:
         """Expand one archive into ``base``; nested archives recursively. False: unreadable."""
-        ftype = sniff(path, display)
-        subtype = ftype.subtype if ftype.kind == "archive" else ""
+        subtype = archive_subtype(path, display)
         try:
             if subtype == "7z":
                 new_members = self._expand_7z(path, display, base)
@@ -477,7 +485,11 @@ class _Run:
         """Stream one entry to a new file. Returns the member (None if it failed) and whether a
         size limit stopped it."""
         assert entry.open is not None
-        target = self.new_file(base, parts)
+        try:
+            target = self.new_file(base, parts)
+        except OSError:  # e.g. a path longer than the file system allows
+            self.problem("unsupported", name, _MESSAGES["bad_path"])
+            return None, False
         openers = [entry.open] + ([entry.fallback] if entry.fallback else [])
         for attempt, opener in enumerate(openers):
             last = attempt + 1 == len(openers)
@@ -527,7 +539,7 @@ class _Run:
                 archive.close()
         remaining = list(plan)
         while remaining and not self.stopped:
-            failed = self._run_7z_pass(path, remaining)
+            failed = self._run_7z_pass(path, display, remaining)
             if failed is None:
                 break
             at = remaining.index(failed)
@@ -585,12 +597,16 @@ class _Run:
                 break
             if hostile:
                 self.problem("traversal", name, _MESSAGES["traversal"].format(raw=raw))
-            target = self.new_file(base, parts)
+            try:
+                target = self.new_file(base, parts)
+            except OSError:  # e.g. a path longer than the file system allows
+                self.problem("unsupported", name, _MESSAGES["bad_path"])
+                continue
             compressed = f.compressed or archive_size
             plan.append(_Job(raw, key, name, target, compressed, f.folder))
         return plan
 
-    def _run_7z_pass(self, path: Path, jobs: list[_Job]) -> _Job | None:
+    def _run_7z_pass(self, path: Path, display: str, jobs: list[_Job]) -> _Job | None:
         """One py7zr extraction of ``jobs``; returns the job that failed (None: all done)."""
         factory = _SinkFactory(self, jobs)
         code = ""
@@ -615,8 +631,11 @@ class _Run:
         if not code:
             return None
         failed = factory.current
-        if failed is None:  # failed outside any member (e.g. while skipping): stop this archive
-            self.problem(code, jobs[0].name if jobs else "", message)
+        if failed is None:  # failed between members (e.g. while skipping one): stop this archive
+            if code == "total":
+                self.stop("total", display)
+            else:
+                self.problem(code, display, _MESSAGES.get(code, message))
             for job in jobs:
                 if job.member is None:
                     job.code = code
@@ -636,8 +655,7 @@ class _Run:
         for member in new_members:
             if self.stopped:
                 return
-            ftype = sniff(member.path, member.name)
-            if ftype.kind != "archive" or ftype.subtype not in _EXPANDABLE:
+            if archive_subtype(member.path, member.name) not in _EXPANDABLE:
                 continue
             if depth >= self.limits.max_depth:
                 self.problem("too_deep", member.name)
@@ -836,6 +854,9 @@ def _rar_entries(path: Path) -> Iterator[_Entry]:
 
 
 def _rar_iter(rf: rarfile.RarFile, infos: list[rarfile.RarInfo], path: Path) -> Iterator[_Entry]:
+    # In a solid archive a member's own packed size says little (later members reuse the
+    # dictionary of earlier ones): the ratio is then taken against the whole archive.
+    solid_size = path.stat().st_size if rf.is_solid() else 0
     with rf:
         for info in infos:
             name = info.filename
@@ -851,7 +872,7 @@ def _rar_iter(rf: rarfile.RarFile, infos: list[rarfile.RarInfo], path: Path) -> 
                     name,
                     "file",
                     encrypted=info.needs_password(),
-                    compressed=info.compress_size,
+                    compressed=max(info.compress_size, solid_size),
                     open=lambda info=info: rf.open(info),
                     fallback=fallback,
                 )

@@ -164,7 +164,8 @@ def _read_via_office(path: Path, subtype: str, timeout_s: float) -> DocumentText
             # HTML opens in Writer/Web, which has no .docx export; force the Writer import.
             command.append("--infilter=HTML (StarWriter)")
         command += ["--convert-to", "docx", "--outdir", str(outdir), str(source)]
-        outcome = _run(command, timeout_s, env={**os.environ, "HOME": str(work)})
+        env = {**os.environ, "HOME": str(work), "TMPDIR": str(work)}  # leftovers stay in work
+        outcome = _run(command, timeout_s, env=env)
         if outcome == "timeout":
             return _failed(f"文档转换超时（超过 {timeout_s:g} 秒），请人工查看")
         converted = outdir / "input.docx"

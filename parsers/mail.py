@@ -84,6 +84,27 @@ _AUTO_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _BOUNCE_SENDERS = ("mailer-daemon", "postmaster", "mail-daemon")
+# Mail-system and service senders (QQ's 10000@qq.com is the QQ Mail system account).
+_SYSTEM_SENDERS = {
+    "10000",
+    "system",
+    "service",
+    "notice",
+    "notify",
+    "notification",
+    "notifications",
+    "admin",
+    "webmaster",
+    "newsletter",
+    "news",
+    "alert",
+    "alerts",
+    "security",
+}
+_SYSTEM_SUBJECT = re.compile(
+    r"^\s*[【\[]?\s*(系统通知|系统消息|系统提醒|安全提醒|登录提醒|账号安全|邮箱容量|QQ邮箱团队)",
+    re.I,
+)
 
 
 def _nature(headers, sender: str, subject: str, content_type: str) -> str:
@@ -105,7 +126,9 @@ def _nature(headers, sender: str, subject: str, content_type: str) -> str:
         return "newsletter"
     if _AUTO_SUBJECT.search(subject):
         return "auto_reply"
-    if local in ("noreply", "no-reply", "donotreply", "do-not-reply", "notify", "notification"):
+    if local in _SYSTEM_SENDERS or local.startswith(("noreply", "no-reply", "donotreply")):
+        return "system_notice"
+    if _SYSTEM_SUBJECT.search(subject):
         return "system_notice"
     return ""
 

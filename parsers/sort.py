@@ -265,7 +265,7 @@ class _Sorter:
         self, display: str, path: Path, ftype: FileType
     ) -> tuple[str, str, str, DocumentText | None]:
         if ftype.corrupt:
-            return "other", "文件损坏", f"文件已损坏（{ftype.corrupt}），请人工核对", None
+            return "other", "文件损坏", f"{ftype.corrupt.rstrip('。')}，请人工核对", None
         if ftype.kind == "image":
             return "photo", f"图片（{ftype.subtype}）", "", None
         if ftype.kind == "video":

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from intake.ledger import FileRecord, Ledger, MessageRow
-from intake.materials import Placer, move_into_place
+from intake.materials import Placer, move_into_place, remove_unreferenced
 from intake.models import RawMail
 from intake.rawstore import RawStore
 from parsers.mail import parse_mail
@@ -67,7 +67,47 @@ def ingest(ledger: Ledger, source: Source, mail: RawMail, ctx: Context) -> Outco
     return process(ledger, row, mail.raw, ctx, record)
 
 
-def process(ledger: Ledger, row: MessageRow, raw: bytes, ctx: Context, record=None) -> Outcome:
+@dataclass(frozen=True)
+class Overrides:
+    """Staff corrections that bear on one message (later corrections win)."""
+
+    excluded: str = ""  # reason, when the whole message is excluded
+    unit: tuple[str, str] | None = None  # (unit, reason)
+    file_unit: dict[str, tuple[str, str]] = field(default_factory=dict)
+    file_category: dict[str, tuple[str, str]] = field(default_factory=dict)
+    file_excluded: dict[str, str] = field(default_factory=dict)
+
+
+def overrides_for(ledger: Ledger, sha256: str) -> Overrides:
+    excluded, unit = "", None
+    file_unit: dict[str, tuple[str, str]] = {}
+    file_category: dict[str, tuple[str, str]] = {}
+    file_excluded: dict[str, str] = {}
+    for c in ledger.corrections(target_prefix=sha256):
+        if c.kind == "exclude_message" and c.target == sha256:
+            excluded = c.reason or "工作人员排除"
+        elif c.kind == "assign_message" and c.target == sha256:
+            unit, excluded = (c.value, c.reason), ""
+        elif c.target.startswith(f"{sha256}/"):
+            key = c.target.split("/", 1)[1]
+            if c.kind == "assign_file":
+                file_unit[key] = (c.value, c.reason)
+            elif c.kind == "exclude_file":
+                file_excluded[key] = c.reason or "工作人员排除"
+    # A category belongs to the content (SPEC: all rows of one sha256 agree), not to one mail.
+    for c in ledger.corrections(kind="set_category"):
+        file_category[c.target] = (c.value, c.reason)
+    return Overrides(excluded, unit, file_unit, file_category, file_excluded)
+
+
+def process(
+    ledger: Ledger,
+    row: MessageRow,
+    raw: bytes,
+    ctx: Context,
+    record=None,
+    ignore: frozenset[int] = frozenset(),
+) -> Outcome:
     """Sort a recorded message and commit its effects in one transaction."""
     staging = ctx.data_dir / "tmp" / str(row.id)
     try:
@@ -88,35 +128,69 @@ def process(ledger: Ledger, row: MessageRow, raw: bytes, ctx: Context, record=No
             ledger.bump_generation()
         shutil.rmtree(staging, ignore_errors=True)
         return Outcome("failed")
-    outcome = _commit(ledger, row, sorted_mail, ctx, record)
+    outcome = _commit(ledger, row, sorted_mail, ctx, record, ignore)
     shutil.rmtree(staging, ignore_errors=True)
     return outcome
 
 
-def _status(sorted_mail: SortedMail) -> tuple[str, str]:
+def _status(sorted_mail: SortedMail, unit: str | None, overrides: Overrides) -> tuple[str, str]:
+    if overrides.excluded:
+        return "excluded", f"工作人员已排除：{overrides.excluded}"
+    if overrides.unit is not None:
+        return "done", ""
     if sorted_mail.nature:
         return "ignored", f"非报送邮件：{NATURE_LABELS.get(sorted_mail.nature, sorted_mail.nature)}"
-    if sorted_mail.attribution.unit is None:
+    if unit is None:
         return "review", sorted_mail.attribution.reason
     return "done", ""
 
 
-def _commit(ledger: Ledger, row: MessageRow, sorted_mail: SortedMail, ctx: Context, record):
-    unit = sorted_mail.attribution.unit
-    status, reason = _status(sorted_mail)
-    placer = Placer.for_message(ledger, unit)
+def _commit(
+    ledger: Ledger,
+    row: MessageRow,
+    sorted_mail: SortedMail,
+    ctx: Context,
+    record,
+    ignore: frozenset[int],
+) -> Outcome:
+    overrides = overrides_for(ledger, row.sha256)
+    attribution = sorted_mail.attribution
+    level, evidence = attribution.level, attribution.evidence
+    if overrides.unit is not None:
+        unit_name, why = overrides.unit
+        attribution_unit: str | None = unit_name
+        level, evidence = "manual", f"工作人员指定：{why}" if why else "工作人员指定"
+    else:
+        attribution_unit = attribution.unit
+    status, reason = _status(sorted_mail, attribution_unit, overrides)
+    message_unit = attribution_unit if status in ("done", "review") else None
+    placer = Placer(ledger, ignore | {row.id})
     records: list[FileRecord] = []
     moves: list[tuple[Path, str]] = []
-    for item in sorted_mail.files:
-        path, category = "", item.category
-        if item.kind == "file" and item.staged is not None:
-            path, category, is_new = placer.place(item.sha256, item.category, item.store_name)
+    for item in sorted_mail.files if status != "excluded" else ():
+        key = item.sha256 if item.kind == "file" and item.sha256 else item.filename
+        unit = overrides.file_unit.get(key, (message_unit, ""))[0]
+        kind, category, note = item.kind, item.category, item.note
+        review_reason = item.review_reason
+        forced = key in overrides.file_category and item.kind in ("file", "link")
+        if forced:
+            category = overrides.file_category[key][0]
+            review_reason = ""
+            note = f"类别由工作人员更正：{overrides.file_category[key][1]}".rstrip("：")
+        if key in overrides.file_excluded:
+            kind, review_reason = "excluded", ""
+            note = f"工作人员已排除：{overrides.file_excluded[key]}"
+        path = ""
+        if kind == "file" and item.staged is not None:
+            path, category, is_new = placer.place(
+                unit, item.sha256, category, item.store_name, forced
+            )
             if is_new:
                 moves.append((item.staged, path))
         records.append(
             FileRecord(
                 item.seq,
-                item.kind,
+                kind,
                 item.filename,
                 item.sender,
                 unit,
@@ -126,13 +200,13 @@ def _commit(ledger: Ledger, row: MessageRow, sorted_mail: SortedMail, ctx: Conte
                 item.sha256,
                 path,
                 item.link_code,
-                item.note,
-                item.review_reason,
+                note,
+                review_reason,
             )
         )
+    old_paths = ledger.message_paths(row.id)
     for staged, path in moves:
         move_into_place(ctx.data_dir, staged, path)
-    attribution = sorted_mail.attribution
     with ledger.transaction():
         ledger.clear_files(row.id)
         ledger.add_files(row.id, records)
@@ -152,9 +226,9 @@ def _commit(ledger: Ledger, row: MessageRow, sorted_mail: SortedMail, ctx: Conte
             sender=sorted_mail.sender,
             sender_name=sorted_mail.sender_name,
             subject=sorted_mail.subject,
-            unit=unit,
-            unit_level=attribution.level,
-            unit_evidence=attribution.evidence,
+            unit=message_unit,
+            unit_level=level if message_unit else "",
+            unit_evidence=evidence if message_unit else "",
             candidates=";".join(attribution.candidates),
             nature=sorted_mail.nature,
             status=status,
@@ -162,9 +236,11 @@ def _commit(ledger: Ledger, row: MessageRow, sorted_mail: SortedMail, ctx: Conte
             error="",
         )
         sender = sorted_mail.sender
-        if unit and sorted_mail.learnable and sender and not ctx.registry.by_email(sender):
-            ledger.learn_sender(sorted_mail.sender, unit, row.id)
+        learnable = sorted_mail.learnable and overrides.unit is None and status == "done"
+        if message_unit and learnable and sender and not ctx.registry.by_email(sender):
+            ledger.learn_sender(sender, message_unit, row.id)
         if record:
             record()
         ledger.bump_generation()
-    return Outcome(status, unit, len(moves))
+    remove_unreferenced(ledger, ctx.data_dir, old_paths - {path for _, path in moves})
+    return Outcome(status, message_unit, len(moves))
