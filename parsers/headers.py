@@ -70,13 +70,15 @@ def decode_text(data: bytes, charset: str | None) -> tuple[str, bool]:
     codec = codec_for(charset)
     try:
         return data.decode(codec), False
-    except LookupError:
-        return decode_raw_bytes(data)
-    except UnicodeDecodeError:
-        text, lossy = decode_raw_bytes(data)
-        if not lossy:
-            return text, False
+    except (LookupError, ValueError):  # unknown label, "undefined", idna, NUL in the label
+        pass
+    text, lossy = decode_raw_bytes(data)
+    if not lossy:
+        return text, False
+    try:
         return data.decode(codec, "replace"), True
+    except (LookupError, ValueError):
+        return text, True
 
 
 def _unfold(text: str) -> str:
@@ -94,24 +96,25 @@ def decode_header_value(value: object) -> tuple[str, bool]:
         value = str(value)
     text = _unfold(str(value))
     raw = text.encode("utf-8", "surrogateescape")
+    recovered_lossy = False
     if any(byte >= 0x80 for byte in raw) and re.search(r"[\udc80-\udcff]", text):
-        decoded, lossy = decode_raw_bytes(raw)
-        text = decoded
-        if "=?" not in text:
-            return text.strip(), lossy
+        text, recovered_lossy = decode_raw_bytes(raw)
     if "=?" not in text:
-        return text.strip(), False
+        return text.strip(), recovered_lossy
     try:
         chunks = email.header.decode_header(text)
     except (HeaderParseError, ValueError):
         return text.strip(), True
     out: list[str] = []
-    lossy = False
+    lossy = recovered_lossy
     for chunk, charset in chunks:
         if isinstance(chunk, str):
             out.append(chunk)
             continue
-        if charset is None:
+        if charset is None and not text.isascii():
+            # decode_header hands back non-ASCII plain runs as raw-unicode-escape bytes
+            piece, bad = chunk.decode("raw-unicode-escape"), False
+        elif charset is None:
             piece, bad = decode_raw_bytes(chunk)
         else:
             piece, bad = decode_text(chunk, charset)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import html as html_lib
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+# URLs are ASCII: stop at the first non-ASCII character ("...k3m9提取码：" is common).
 _URL = re.compile(
-    r"""(?:https?://|(?<![\w./])(?=[\w-]+(?:\.[\w-]+)+/))[^\s<>"'，。；、（）()【】“”]+"""
+    r"""(?:https?://|(?<![\w./])(?=[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/))[!#-;=?-~]+""", re.ASCII
 )
 _CODE = re.compile(
     r"(?:提取码|提取碼|取件码|访问码|密码|验证码|code)\s*[:：]?\s*([A-Za-z0-9]{4,8})", re.I
@@ -59,19 +61,32 @@ def _note(host: str) -> str:
     return "网盘链接，请及时下载保存"
 
 
+def _known_host(url: str, hosts: list[str]) -> str | None:
+    """The configured pattern ("host/path-prefix") this URL matches: exact host, path prefix."""
+    parsed = urlsplit(url)
+    hostname = (parsed.hostname or "").lower()
+    for pattern in hosts:
+        want_host, _, want_path = pattern.lower().partition("/")
+        if hostname == want_host and parsed.path.lower().lstrip("/").startswith(want_path):
+            return pattern
+    return None
+
+
 def find_links(text: str, html: str, hosts: list[str]) -> tuple[Link, ...]:
     """Distinct links of known hosts, with the 提取码 written near them."""
     found: dict[str, Link] = {}
     for body in (own_text(text), own_html_text(html) if html else ""):
         matches = list(_URL.finditer(body))
+        claimed = 0  # text up to here belongs to earlier links (their 提取码)
         for index, match in enumerate(matches):
             url = _clean(match.group(0))
-            bare = re.sub(r"^https?://", "", url, flags=re.I).lower()
-            host = next((h for h in hosts if bare.startswith(h.lower())), None)
+            stop = matches[index + 1].start() if index + 1 < len(matches) else len(body)
+            after = _CODE.search(body, match.end(), min(stop, match.end() + 80))
+            before = _CODE.search(body, max(claimed, match.start() - 40), match.start())
+            claimed = after.end() if after else match.end()
+            host = _known_host(url, hosts)
             if host is None or url in found:
                 continue
-            stop = matches[index + 1].start() if index + 1 < len(matches) else len(body)
-            nearby = body[match.end() : min(stop, match.end() + 80)]
-            code = _PWD_PARAM.search(url) or _CODE.search(nearby)
+            code = _PWD_PARAM.search(url) or after or before
             found[url] = Link(url, host, code.group(1) if code else "", _note(host))
     return tuple(found.values())

@@ -85,7 +85,16 @@ def _split_multipart(
             spans.append((part_start, max(part_start, body_end)))
         if is_close:
             closed = True
-            break
+            again = raw.find(b"\n" + delimiter, rest_end, end)
+            if again < 0:
+                break
+            # Another opening delimiter after the close: a nested multipart reused the outer
+            # boundary (seen in broken mail). Keep the parts that follow instead of losing them.
+            defects.append("parts found after the closing boundary")
+            closed = False
+            part_start = None
+            pos = again + 1
+            continue
         part_start = rest_end
         pos = rest_end
     if not closed:
@@ -132,7 +141,11 @@ def _b64decode(data: memoryview) -> bytes:
     except binascii.Error:
         # Truncated or mis-padded base64 (seen in broken mail): keep what decodes.
         clean = re.sub(rb"[^A-Za-z0-9+/]", b"", bytes(data))
-        clean = clean[: len(clean) - len(clean) % 4]
+        remainder = len(clean) % 4
+        if remainder == 1:  # a lone 6-bit group carries no whole byte
+            clean = clean[:-1]
+        elif remainder:
+            clean += b"=" * (4 - remainder)
         return binascii.a2b_base64(clean)
 
 
@@ -157,5 +170,10 @@ def _uudecode(data: bytes) -> bytes:
         try:
             out += binascii.a2b_uu(line)
         except binascii.Error:
-            continue
+            # Encoders that pad lines leave "trailing garbage"; keep the declared length
+            # (the same workaround as the standard library's retired uu module).
+            try:
+                out += binascii.a2b_uu(line[: (((line[0] - 32) & 63) * 4 + 5) // 3])
+            except binascii.Error:
+                continue
     return bytes(out)
