@@ -18,8 +18,18 @@ from pathlib import Path
 
 from intake.models import IntakeError
 from parsers.units import RegistryError
+from pipeline import corrections
 from pipeline.config import Config, ConfigError, load_config
-from pipeline.jobs import BusyError, PollSummary, run_once, run_report, run_reprocess, run_watch
+from pipeline.corrections import CorrectionError
+from pipeline.jobs import (
+    BusyError,
+    PollSummary,
+    run_correction,
+    run_once,
+    run_report,
+    run_reprocess,
+    run_watch,
+)
 from pipeline.reports import ReportSummary
 
 log = logging.getLogger("pipeline")
@@ -38,6 +48,33 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("watch", help="按 schedule.poll_minutes 定时收取，Ctrl-C 退出")
     commands.add_parser("report", help="仅根据已存数据重建报表（不连接邮箱）")
     commands.add_parser("reprocess", help="名录或关键词修改后，重新分拣所有已存邮件")
+
+    def correction(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--reason", default="", help="更正理由（记入台账）")
+        return sub
+
+    sub = correction("assign", "把邮件或文件归入某单位（编号见台账“编号”列：邮件 12，文件 12-3）")
+    sub.add_argument("ref", help="邮件或文件编号")
+    sub.add_argument("unit", help="单位名称")
+    sub = correction("category", "更改文件类别（照片/总结报告/事迹材料/视频/其他）")
+    sub.add_argument("ref", help="文件编号，如 12-3")
+    sub.add_argument("category", help="新类别")
+    sub = correction("exclude", "排除邮件或文件，不再计入材料")
+    sub.add_argument("ref", help="邮件或文件编号")
+    sub = correction("confirm-sender", "确认某发件地址属于某单位（长期有效）")
+    sub.add_argument("address", help="发件地址")
+    sub.add_argument("unit", help="单位名称")
+    sub = correction("import", "导入线下（U盘、微信）收到的材料")
+    sub.add_argument("unit", help="单位名称")
+    sub.add_argument("files", nargs="+", type=Path, help="文件")
+    sub.add_argument("--received", required=True, help="实际收到时间，如 2020-12-30T10:00:00+08:00")
+    sub = correction("extend", "为某单位延长截止时间")
+    sub.add_argument("unit", help="单位名称")
+    sub.add_argument("deadline", help="新截止时间，如 2021-01-05T23:59:59+08:00")
+    sub = correction("score", "人工调整某单位得分（须写理由）")
+    sub.add_argument("unit", help="单位名称")
+    sub.add_argument("score", type=float, help="新得分 0-100")
     return parser
 
 
@@ -56,6 +93,59 @@ def _logging(config: Config, verbose: bool) -> None:
     root.handlers[:] = [handler, console]
     for noisy in ("imapclient", "mailparser", "pypdf", "PIL", "py7zr", "fontTools"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def _when(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise CorrectionError(f"时间“{text}”格式不对，例如 2020-12-30T10:00:00+08:00") from None
+
+
+CORRECTION_COMMANDS = (
+    "assign",
+    "category",
+    "exclude",
+    "confirm-sender",
+    "import",
+    "extend",
+    "score",
+)
+
+
+def _correction(args: argparse.Namespace, now: datetime):
+    """The correction a command line asks for, as ``apply(ledger, ctx) -> message``."""
+    reason = args.reason
+    match args.command:
+        case "assign":
+            return lambda ledger, ctx: corrections.assign(
+                ledger, ctx, args.ref, args.unit, reason, now
+            )
+        case "category":
+            return lambda ledger, ctx: corrections.set_category(
+                ledger, ctx, args.ref, args.category, reason, now
+            )
+        case "exclude":
+            return lambda ledger, ctx: corrections.exclude(ledger, ctx, args.ref, reason, now)
+        case "confirm-sender":
+            return lambda ledger, ctx: corrections.confirm_sender(
+                ledger, ctx, args.address, args.unit, reason, now
+            )
+        case "import":
+            received = _when(args.received)
+            return lambda ledger, ctx: corrections.import_files(
+                ledger, ctx, args.unit, args.files, received, reason, now
+            )
+        case "extend":
+            deadline = _when(args.deadline)
+            return lambda ledger, ctx: corrections.extend_deadline(
+                ledger, ctx.registry, args.unit, deadline, reason, now
+            )
+        case "score":
+            return lambda ledger, ctx: corrections.override_score(
+                ledger, ctx.registry, args.unit, args.score, reason, now
+            )
+    raise AssertionError(args.command)
 
 
 def _now(config: Config) -> datetime:
@@ -102,6 +192,11 @@ def main(argv: list[str] | None = None) -> int:
             summary, report = run_reprocess(config, _now(config))
             print(f"重新分拣邮件 {summary.new} 封。")
             _say_reports(config, report)
+        elif args.command in CORRECTION_COMMANDS:
+            now = _now(config)
+            message, report = run_correction(config, now, _correction(args, now))
+            print(message)
+            _say_reports(config, report)
         elif args.command == "watch":
             print(f"开始定时收取（每 {config.schedule.poll_minutes:g} 分钟），按 Ctrl-C 退出。")
 
@@ -125,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except (ConfigError, RegistryError) as exc:
         print(f"配置错误：{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except CorrectionError as exc:
+        print(f"无法更正：{exc}", file=sys.stderr)
         return EXIT_CONFIG
     except BusyError as exc:
         print(f"错误：{exc}", file=sys.stderr)

@@ -416,6 +416,14 @@ class Ledger:
         rows = self._db.execute("SELECT path FROM files WHERE message=? AND path != ''", (message,))
         return {row[0] for row in rows}
 
+    def messages_with_file(self, key: str) -> list[int]:
+        """Messages holding this content (sha256) or link (URL)."""
+        rows = self._db.execute(
+            "SELECT DISTINCT message FROM files WHERE sha256=? OR (kind='link' AND filename=?)",
+            (key, key),
+        ).fetchall()
+        return [row[0] for row in rows]
+
     def messages_from(self, address: str) -> list[MessageRow]:
         rows = self._db.execute(
             "SELECT id, sha256, raw_path, received_at, time_source, status, attempts "

@@ -92,6 +92,17 @@ def remove_unreferenced(ledger: Ledger, data_dir: Path, paths: set[str]) -> None
             target = data_dir / relative
             if data_dir.resolve() in target.resolve().parents:
                 target.unlink(missing_ok=True)
+                _prune_empty(target.parent, data_dir / "materials")
+
+
+def _prune_empty(folder: Path, stop: Path) -> None:
+    """Remove folders a move left empty, so staff don't browse dead ends."""
+    while folder != stop and stop in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or already gone): stop here
+            return
+        folder = folder.parent
 
 
 def move_into_place(data_dir: Path, staged: Path, relative: str) -> None:

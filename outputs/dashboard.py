@@ -84,6 +84,7 @@ font-family:"Microsoft YaHei","PingFang SC","Hiragino Sans GB","Noto Sans CJK SC
 "Source Han Sans SC","WenQuanYi Micro Hei",system-ui,sans-serif}
 header{background:#8f1d1d;color:#fff;padding:18px 28px}
 header h1{margin:0;font-size:1.5rem;font-weight:600}
+.alert{background:#fff3cd;border:1px solid #e0a800;color:#5c4400;padding:8px 14px;margin:0 0 8px}
 header p{margin:4px 0 0;opacity:.9}
 main{padding:18px 28px 40px;max-width:1500px;margin:0 auto}
 section{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:14px 18px;
@@ -648,6 +649,11 @@ def _links_table(tables: ReportTables) -> str:
     )
 
 
+def _alerts(alerts: tuple[str, ...]) -> str:
+    """Loud banners for staff (mailbox unreachable, untrusted receive times)."""
+    return "".join(f'<p class="alert" role="alert">{_e(alert)}</p>' for alert in alerts)
+
+
 def render_dashboard(tables: ReportTables, reports_dir: Path, data_dir: Path) -> str:
     """The dashboard page as a string (``reports_dir``: the folder the page will be in)."""
     campaign = tables.campaign
@@ -673,6 +679,7 @@ def render_dashboard(tables: ReportTables, reports_dir: Path, data_dir: Path) ->
         f"<p>{_e(campaign.office)} · 截止时间 "
         f"{_e(format_datetime(campaign.deadline, tz))} · 统计时间 "
         f"{_e(format_datetime(campaign.generated_at, tz))}</p></header><main>"
+        f"{_alerts(campaign.alerts)}"
         f'<section class="cards" aria-label="汇总">{_cards(tables)}</section>'
         '<section id="progress"><h2>报送进度</h2>'
         '<p class="hint">按各单位首次报送时间累计；红色虚线为截止时间，'

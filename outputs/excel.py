@@ -47,6 +47,8 @@ SHEET_BREAKDOWN = "评分明细"
 SHEET_REVIEW = "待确认"
 SHEET_INDIVIDUALS = "先进个人候选"
 SHEET_README = "说明"
+SHEET_CORRECTIONS = "更正记录"
+SHEET_SENT = "发信记录"
 SHEETS = (
     SHEET_SUMMARY,
     SHEET_FILES,
@@ -284,6 +286,7 @@ def _file_columns() -> list[Column]:
         return None if is_missing(size) else int(size) / 1024
 
     return [
+        Column("编号", _field("ref")),
         Column("收到时间", _field("received_at"), "datetime"),
         Column("单位", _field("unit")),
         Column("发件人", _field("sender")),
@@ -340,6 +343,7 @@ def _breakdown_columns() -> list[Column]:
 
 def _review_columns() -> list[Column]:
     return [
+        Column("编号", _field("ref")),
         Column("收到时间", _field("received_at"), "datetime"),
         Column("发件人", _field("sender")),
         Column("邮件主题", _field("subject"), wrap=True, max_width=50),
@@ -348,6 +352,29 @@ def _review_columns() -> list[Column]:
         Column("原因", _field("reason"), wrap=True, max_width=40),
         Column("候选单位", lambda r: "、".join(split_codes(r.get("candidates")))),
         Column("存放位置", _field("path"), max_width=60),
+    ]
+
+
+def _correction_columns() -> list[Column]:
+    return [
+        Column("时间", _field("created_at"), "datetime"),
+        Column("操作人", _field("author")),
+        Column("更正类型", _field("kind")),
+        Column("对象", _field("target"), max_width=50),
+        Column("更正为", _field("value")),
+        Column("理由", _field("reason"), wrap=True, max_width=50),
+    ]
+
+
+def _sent_columns() -> list[Column]:
+    return [
+        Column("时间", _field("created_at"), "datetime"),
+        Column("类型", _field("kind")),
+        Column("单位", _field("unit")),
+        Column("收件人", _field("recipient")),
+        Column("主题", _field("subject"), wrap=True, max_width=50),
+        Column("状态", _field("status")),
+        Column("说明", _field("detail"), wrap=True, max_width=40),
     ]
 
 
@@ -368,6 +395,7 @@ def _write_readme(ws: Worksheet, tables: ReportTables) -> None:
         ("发文机关", xml_safe(campaign.office), None),
         ("报送截止时间", format_datetime(campaign.deadline, tz), None),
         ("台账生成时间", format_datetime(campaign.generated_at, tz), None),
+        *(("注意", xml_safe(alert), MISSING_FILL) for alert in campaign.alerts),
         ("", "", None),
         ("颜色说明", "", None),
         ("红色", "未报送", NOT_SUBMITTED_FILL),
@@ -434,6 +462,13 @@ def write_ledger(path: Path, tables: ReportTables) -> None:
         _records(tables.individuals),
         tz,
     )
+    _write_sheet(
+        workbook.create_sheet(SHEET_CORRECTIONS),
+        _correction_columns(),
+        _records(tables.corrections),
+        tz,
+    )
+    _write_sheet(workbook.create_sheet(SHEET_SENT), _sent_columns(), _records(tables.sent), tz)
     _write_readme(workbook.create_sheet(SHEET_README), tables)
 
     with atomic_path(Path(path)) as tmp:

@@ -6,7 +6,7 @@ one frozen record means a writer can never compute a number that scoring should 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
@@ -56,6 +56,7 @@ class Campaign:
     office: str  # e.g. "衡阳县禁毒委员会办公室"
     deadline: datetime  # aware; its offset is the campaign's time zone
     generated_at: datetime  # aware, same offset
+    alerts: tuple[str, ...] = ()  # Chinese banners for staff (e.g. the mailbox unreachable)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,10 @@ class ReportTables:
     review: the review queue: received_at, sender, subject, unit ("" if unknown), filename
         ("" for a whole message), reason (Chinese), candidates (str), path (relative to data).
     individuals: candidate outstanding individuals: name, unit, document, excerpt.
+    corrections: staff corrections: created_at, author, kind (Chinese), target, value, reason.
+    sent: mail the office sent: created_at, kind (Chinese), unit, recipient, subject, status.
+    attachments and review also carry ``ref``: the 编号 staff give to correction commands
+    ("12" a message, "12-3" a file).
     """
 
     units: pd.DataFrame
@@ -88,3 +93,5 @@ class ReportTables:
     review: pd.DataFrame
     individuals: pd.DataFrame
     campaign: Campaign
+    corrections: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sent: pd.DataFrame = field(default_factory=pd.DataFrame)

@@ -170,6 +170,13 @@ def run_reprocess(config: Config, now: datetime) -> tuple[PollSummary, ReportSum
         return summary, write_reports(ledger, registry, config, now)
 
 
+def run_correction(config: Config, now: datetime, apply) -> tuple[str, ReportSummary]:
+    """Apply one staff correction (``apply(ledger, ctx) -> message``), then rebuild reports."""
+    with worker(config) as (ledger, registry):
+        message = apply(ledger, _context(config, registry))
+        return message, write_reports(ledger, registry, config, now)
+
+
 def run_watch(config: Config, clock, on_poll) -> None:
     """Poll every ``schedule.poll_minutes`` until interrupted; one worker per data folder."""
     with worker(config) as (ledger, registry):

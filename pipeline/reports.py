@@ -115,14 +115,85 @@ def build_tables(ledger: Ledger, registry: Registry, config: Config, now: dateti
             "problem": documents["problem"],
         }
     )
+    extensions = {
+        c.target: datetime.fromisoformat(c.value) for c in ledger.corrections("extend_deadline")
+    }
+    overrides = {c.target: (float(c.value), c.reason) for c in ledger.corrections("override_score")}
     table, breakdown, individuals = evaluate(
-        units, message_frame, materials, docs, config.scoring, deadline, {}
+        units, message_frame, materials, docs, config.scoring, deadline, extensions, overrides
     )
     table = table.assign(folder=[unit_folder(name) for name in table["unit"]])
     attachments = _attachments(materials_rows, locations, deadline)
     review = _review(messages, joined, tz)
-    campaign = Campaign(config.campaign.title, config.campaign.office, deadline, now)
-    return ReportTables(table, attachments, breakdown, review, individuals, campaign)
+    campaign = Campaign(
+        config.campaign.title, config.campaign.office, deadline, now, _alerts(ledger, messages)
+    )
+    return ReportTables(
+        table,
+        attachments,
+        breakdown,
+        review,
+        individuals,
+        campaign,
+        corrections=_corrections(ledger, tz),
+        sent=_sent(ledger, tz),
+    )
+
+
+CORRECTION_LABELS = {
+    "assign_message": "指定邮件单位",
+    "exclude_message": "排除邮件",
+    "assign_file": "指定文件单位",
+    "set_category": "更改文件类别",
+    "exclude_file": "排除文件",
+    "confirm_sender": "确认发件地址",
+    "extend_deadline": "延期",
+    "override_score": "调整得分",
+}
+SENT_LABELS = {"receipt": "回执", "reminder": "催报", "digest": "每日汇总"}
+SENT_STATUS = {"sent": "已发送", "dry_run": "未发送（演练，已存 outbox）", "failed": "发送失败"}
+
+
+def _alerts(ledger: Ledger, messages: pd.DataFrame) -> tuple[str, ...]:
+    alerts = []
+    failures = int(ledger.get_state("connection_failures", "0") or 0)
+    if failures >= 3:
+        alerts.append(f"邮箱已连续 {failures} 次无法连接，新邮件可能未收取，请检查网络和授权码。")
+    untrusted = int((messages["time_source"].isin(["received", "date", "mtime"])).sum())
+    if untrusted:
+        alerts.append(
+            f"有 {untrusted} 封邮件来自离线导入，收信时间取自邮件头，可信度低于邮箱服务器时间。"
+        )
+    return tuple(alerts)
+
+
+def _corrections(ledger: Ledger, tz) -> pd.DataFrame:
+    frame = ledger.frame("corrections")
+    return pd.DataFrame(
+        {
+            "created_at": _utc(frame["created_at"]).dt.tz_convert(tz) if len(frame) else [],
+            "author": frame["author"],
+            "kind": frame["kind"].map(CORRECTION_LABELS).fillna(frame["kind"]),
+            "target": frame["target"],
+            "value": frame["value"],
+            "reason": frame["reason"],
+        }
+    )
+
+
+def _sent(ledger: Ledger, tz) -> pd.DataFrame:
+    frame = ledger.frame("sent")
+    return pd.DataFrame(
+        {
+            "created_at": _utc(frame["created_at"]).dt.tz_convert(tz) if len(frame) else [],
+            "kind": frame["kind"].map(SENT_LABELS).fillna(frame["kind"]),
+            "unit": frame["unit"].fillna(""),
+            "recipient": frame["recipient"],
+            "subject": frame["subject"],
+            "status": frame["status"].map(SENT_STATUS).fillna(frame["status"]),
+            "detail": frame["detail"],
+        }
+    )
 
 
 def _attachments(rows: pd.DataFrame, locations: pd.DataFrame, deadline: datetime) -> pd.DataFrame:
@@ -144,6 +215,7 @@ def _attachments(rows: pd.DataFrame, locations: pd.DataFrame, deadline: datetime
             "link_code": rows["link_code"].fillna(""),
             "late": received > pd.Timestamp(deadline),
             "review_reason": rows["review_reason"].fillna(""),
+            "ref": rows["message"].astype(str) + "-" + rows["seq"].astype(str),
         }
     ).reset_index(drop=True)
 
@@ -163,6 +235,7 @@ def _review(messages: pd.DataFrame, joined: pd.DataFrame, tz) -> pd.DataFrame:
                     "reason": whole["reason"].where(whole["reason"] != "", whole["error"]),
                     "candidates": whole["candidates"],
                     "path": whole["raw_path"],
+                    "ref": whole["id"].astype(str),
                 }
             ),
             pd.DataFrame(
@@ -175,6 +248,7 @@ def _review(messages: pd.DataFrame, joined: pd.DataFrame, tz) -> pd.DataFrame:
                     "reason": parts["review_reason"],
                     "candidates": "",
                     "path": parts["path"],
+                    "ref": parts["message"].astype(str) + "-" + parts["seq"].astype(str),
                 }
             ),
         ],

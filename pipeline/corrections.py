@@ -1,0 +1,212 @@
+"""Staff corrections: record who/when/why in the ledger, then re-sort what they touch.
+
+Every correction is a ledger row that processing and reporting consult, so it survives new
+polls, ``report`` and ``reprocess``; files move on disk because the affected messages are
+sorted again and files nobody references any more are removed.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import mimetypes
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+from intake.ledger import Ledger
+from intake.rawstore import RawStore
+from parsers.units import Registry
+from pipeline.process import Context, Outcome, process
+
+CATEGORY_NAMES = {
+    "photo": "photo", "照片": "photo",
+    "report": "report", "总结报告": "report", "报告": "report",
+    "deeds": "deeds", "事迹材料": "deeds", "事迹": "deeds",
+    "video": "video", "视频": "video",
+    "other": "other", "其他": "other",
+}  # fmt: skip
+
+
+class CorrectionError(Exception):
+    """The correction cannot be applied; the message is one Chinese line for staff."""
+
+
+@dataclass(frozen=True)
+class Target:
+    message: int
+    sha256: str
+    file_key: str | None  # None: the whole message
+
+
+def author() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+def resolve_unit(registry: Registry, name: str) -> str:
+    matches = registry.find(name)
+    if name in registry.names:
+        return name
+    if len(matches) == 1 and len(name) >= 2:
+        return matches[0].unit
+    candidates = registry.propose(name)
+    hint = f"，是否指：{'、'.join(candidates)}" if candidates else ""
+    raise CorrectionError(f"单位名录中没有“{name}”{hint}")
+
+
+def resolve_target(ledger: Ledger, ref: str) -> Target:
+    """'12' is message 12; '12-3' is file 3 of message 12 (the 编号 column of the 台账)."""
+    head, _, tail = ref.strip().partition("-")
+    try:
+        message = int(head)
+        seq = int(tail) if tail else None
+    except ValueError:
+        raise CorrectionError(f"编号“{ref}”格式不对：邮件写 12，文件写 12-3") from None
+    row = ledger.message_by_id(message)
+    if row is None:
+        raise CorrectionError(f"没有编号为 {message} 的邮件")
+    if seq is None:
+        return Target(message, row.sha256, None)
+    key = ledger.file_key(message, seq)
+    if key is None:
+        raise CorrectionError(f"邮件 {message} 中没有编号为 {ref} 的文件")
+    return Target(message, row.sha256, key)
+
+
+def resort(ledger: Ledger, ctx: Context, messages: list[int]) -> list[Outcome]:
+    """Sort the given messages again, together, so their old rows don't pin old places."""
+    ignore = frozenset(messages)
+    outcomes = []
+    for message in sorted(set(messages)):
+        row = ledger.message_by_id(message)
+        if row is None:
+            continue
+        raw = (ctx.data_dir / row.raw_path).read_bytes()
+        outcomes.append(process(ledger, row, raw, ctx, ignore=ignore))
+    return outcomes
+
+
+def _record(ledger: Ledger, kind: str, target: str, value: str, reason: str, now: datetime):
+    with ledger.transaction():
+        ledger.add_correction(kind, target, value, reason, author(), now.isoformat())
+        ledger.bump_generation()
+
+
+def assign(ledger: Ledger, ctx: Context, ref: str, unit: str, reason: str, now: datetime) -> str:
+    unit = resolve_unit(ctx.registry, unit)
+    target = resolve_target(ledger, ref)
+    if target.file_key is None:
+        _record(ledger, "assign_message", target.sha256, unit, reason, now)
+    else:
+        _record(ledger, "assign_file", f"{target.sha256}/{target.file_key}", unit, reason, now)
+    resort(ledger, ctx, [target.message])
+    return f"已将 {ref} 归入 {unit}。"
+
+
+def set_category(
+    ledger: Ledger, ctx: Context, ref: str, category: str, reason: str, now: datetime
+) -> str:
+    code = CATEGORY_NAMES.get(category.strip())
+    if code is None:
+        raise CorrectionError(f"类别“{category}”无效，可选：照片、总结报告、事迹材料、视频、其他")
+    target = resolve_target(ledger, ref)
+    if target.file_key is None:
+        raise CorrectionError("更改类别需指定文件编号，例如 12-3")
+    _record(ledger, "set_category", target.file_key, code, reason, now)
+    resort(ledger, ctx, ledger.messages_with_file(target.file_key))
+    return f"已将 {ref} 的类别改为 {category}。"
+
+
+def exclude(ledger: Ledger, ctx: Context, ref: str, reason: str, now: datetime) -> str:
+    target = resolve_target(ledger, ref)
+    if target.file_key is None:
+        _record(ledger, "exclude_message", target.sha256, "", reason, now)
+    else:
+        _record(ledger, "exclude_file", f"{target.sha256}/{target.file_key}", "", reason, now)
+    resort(ledger, ctx, [target.message])
+    return f"已排除 {ref}，不再计入材料。"
+
+
+def confirm_sender(
+    ledger: Ledger, ctx: Context, address: str, unit: str, reason: str, now: datetime
+) -> str:
+    unit = resolve_unit(ctx.registry, unit)
+    address = address.strip().lower()
+    if "@" not in address:
+        raise CorrectionError(f"“{address}”不是邮件地址")
+    with ledger.transaction():
+        ledger.add_correction("confirm_sender", address, unit, reason, author(), now.isoformat())
+        ledger.confirm_sender(address, unit)
+        ledger.bump_generation()
+    outcomes = resort(ledger, ctx, [row.id for row in ledger.messages_from(address)])
+    return f"已确认 {address} 属于 {unit}，重新分拣该地址的邮件 {len(outcomes)} 封。"
+
+
+def extend_deadline(
+    ledger: Ledger, registry: Registry, unit: str, deadline: datetime, reason: str, now: datetime
+) -> str:
+    unit = resolve_unit(registry, unit)
+    if deadline.tzinfo is None:
+        raise CorrectionError("延期截止时间须带时区，例如 2021-01-05T23:59:59+08:00")
+    _record(ledger, "extend_deadline", unit, deadline.isoformat(), reason, now)
+    return f"已为 {unit} 延期至 {deadline.isoformat()}。"
+
+
+def override_score(
+    ledger: Ledger, registry: Registry, unit: str, score: float, reason: str, now: datetime
+) -> str:
+    unit = resolve_unit(registry, unit)
+    if not 0 <= score <= 100:
+        raise CorrectionError("分数须在 0–100 之间")
+    if not reason.strip():
+        raise CorrectionError("人工调整分数须写明理由（--reason）")
+    _record(ledger, "override_score", unit, f"{score:.1f}", reason, now)
+    return f"已将 {unit} 的得分调整为 {score:.1f}。"
+
+
+def import_files(
+    ledger: Ledger,
+    ctx: Context,
+    unit: str,
+    paths: list[Path],
+    received: datetime,
+    reason: str,
+    now: datetime,
+) -> str:
+    """Materials that reached the office outside mail (U盘, 微信) enter as a synthetic mail."""
+    unit = resolve_unit(ctx.registry, unit)
+    if received.tzinfo is None:
+        raise CorrectionError("收到时间须带时区，例如 2020-12-30T10:00:00+08:00")
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise CorrectionError(f"找不到文件：{'、'.join(missing)}")
+    message = EmailMessage()
+    message["From"] = "线下导入 <import@localhost>"
+    message["Subject"] = f"[线下导入] {unit}"
+    message["Date"] = format_datetime(received)
+    digest = hashlib.sha256(unit.encode())
+    for path in paths:
+        digest.update(path.read_bytes())
+    message["Message-ID"] = f"<import-{digest.hexdigest()[:24]}@localhost>"
+    message.set_content(f"工作人员导入（{reason or '线下报送'}），操作人 {author()}。")
+    for path in paths:
+        maintype, _, subtype = (
+            mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        ).partition("/")
+        message.add_attachment(
+            path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
+        )
+    raw = message.as_bytes()
+    store = RawStore(ctx.data_dir)
+    sha = store.put(raw)
+    if ledger.message_by_sha(sha) is not None:
+        raise CorrectionError("这些文件已按同一时间导入过")
+    row = ledger.begin_message(sha, store.relpath(sha), len(raw), received.isoformat(), "manual")
+    _record(ledger, "assign_message", sha, unit, reason or "线下导入", now)
+    outcome = process(ledger, row, raw, ctx)
+    return f"已为 {unit} 导入 {len(paths)} 个文件（邮件编号 {row.id}），存入 {outcome.stored} 个。"
