@@ -26,6 +26,7 @@ from pipeline.jobs import (
     PollSummary,
     run_correction,
     run_once,
+    run_remind,
     run_report,
     run_reprocess,
     run_watch,
@@ -48,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("watch", help="按 schedule.poll_minutes 定时收取，Ctrl-C 退出")
     commands.add_parser("report", help="仅根据已存数据重建报表（不连接邮箱）")
     commands.add_parser("reprocess", help="名录或关键词修改后，重新分拣所有已存邮件")
+    commands.add_parser("remind", help="向未报送或材料不全的单位发催报邮件")
 
     def correction(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
@@ -78,6 +80,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _OneLine(logging.Formatter):
+    """Console lines never carry tracebacks; those go to the log file only."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname} {record.name}: {record.getMessage()}"
+
+
 def _logging(config: Config, verbose: bool) -> None:
     folder = config.data_dir / "logs"
     folder.mkdir(parents=True, exist_ok=True)
@@ -87,7 +96,7 @@ def _logging(config: Config, verbose: bool) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(logging.INFO if verbose else logging.ERROR)
-    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    console.setFormatter(_OneLine())
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     root.handlers[:] = [handler, console]
@@ -175,6 +184,8 @@ def _say_poll(summary: PollSummary) -> None:
         print(f"涉及单位：{units}")
     if summary.review or summary.failed:
         print(f"待人工确认 {summary.review} 封，处理失败待重试 {summary.failed} 封。")
+    for line in summary.notices:
+        print(line)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
             _say_reports(config, summary.report)
         elif args.command == "report":
             _say_reports(config, run_report(config, _now(config)))
+        elif args.command == "remind":
+            message, report = run_remind(config, _now(config))
+            print(message)
+            _say_reports(config, report)
         elif args.command == "reprocess":
             summary, report = run_reprocess(config, _now(config))
             print(f"重新分拣邮件 {summary.new} 封。")
@@ -209,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                         else ""
                     )
                     print(f"[{stamp}] 收取失败：{error} {alert}".rstrip(), flush=True)
-                elif summary.new or summary.report:
+                elif summary.new or summary.report or summary.notices:
                     print(f"[{stamp}] ", end="")
                     _say_poll(summary)
                     _say_reports(config, summary.report)

@@ -443,12 +443,39 @@ class Ledger:
         status: str,
         detail: str,
         created_at: str,
-    ) -> None:
-        self._db.execute(
+    ) -> int:
+        cursor = self._db.execute(
             "INSERT INTO sent (kind, unit, recipient, message, subject, status, detail, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (kind, unit, recipient, message, subject, status, detail, created_at),
         )
+        return int(cursor.lastrowid)
+
+    def update_sent(self, sent: int, status: str, detail: str) -> None:
+        self._db.execute("UPDATE sent SET status=?, detail=? WHERE id=?", (status, detail, sent))
+
+    def message_info(self, message: int) -> dict:
+        cursor = self._db.execute("SELECT * FROM messages WHERE id=?", (message,))
+        names = [d[0] for d in cursor.description]
+        row = cursor.fetchone()
+        return dict(zip(names, row, strict=True)) if row else {}
+
+    def message_files(self, message: int) -> list[tuple[str, str, str]]:
+        """(filename, category, kind) of the materials of one message, in order."""
+        rows = self._db.execute(
+            "SELECT filename, category, kind FROM files WHERE message=? AND kind IN "
+            "('file', 'link') ORDER BY seq",
+            (message,),
+        )
+        return [tuple(row) for row in rows]
+
+    def count_received_since(self, since: str) -> tuple[int, list[str]]:
+        """Submissions received after ``since`` (ISO): how many, and which units."""
+        rows = self._db.execute(
+            "SELECT unit FROM messages WHERE received_at > ? AND status IN ('done', 'review')",
+            (since,),
+        ).fetchall()
+        return len(rows), sorted({row[0] for row in rows if row[0]})
 
     def sent_times(self, kind: str, unit: str | None = None, recipient: str | None = None):
         rows = self._db.execute(

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from scoring.rubric import ScoringConfig
 
@@ -124,6 +131,42 @@ class SortingConfig(_Strict):
     document_timeout_s: float = Field(60, gt=0)
 
 
+class SmtpConfig(_Strict):
+    """Outgoing mail (QQ Mail: smtp.qq.com:465 over SSL with the same 授权码)."""
+
+    host: str = "smtp.qq.com"
+    port: int = Field(465, ge=1, le=65535)
+    security: Literal["ssl", "starttls", "none"] = "ssl"
+    username: str | None = Field(
+        None, description="SMTP login; unset: mailbox.username; empty: no login"
+    )
+    password_env: str = Field("", description="defaults to mailbox.password_env")
+    timeout_s: float = Field(30, gt=0)
+    verify_tls: bool = True
+
+
+class RemindersConfig(_Strict):
+    days_before: list[int] = Field(
+        default_factory=lambda: [7, 3, 1], description="watch reminds on these days before"
+    )
+    interval_days: float = Field(2, ge=0, description="a unit is reminded at most this often")
+    hour: int = Field(9, ge=0, le=23, description="local hour of the daily reminder run")
+
+
+class DigestConfig(_Strict):
+    enabled: bool = False
+    to: list[str] = Field(default_factory=list, description="the office's own addresses")
+    hour: int = Field(8, ge=0, le=23)
+
+
+class NotifyConfig(_Strict):
+    receipts: bool = Field(False, description="reply to each submission with a receipt (回执)")
+    dry_run: bool = Field(True, description="write mail to <data>/outbox/ instead of sending")
+    receipts_per_day: int = Field(3, ge=1, description="cap of receipts per sender per day")
+    reminders: RemindersConfig = RemindersConfig()
+    digest: DigestConfig = DigestConfig()
+
+
 class Config(_Strict):
     mailbox: MailboxConfig = MailboxConfig()
     campaign: CampaignConfig = CampaignConfig()
@@ -132,7 +175,18 @@ class Config(_Strict):
     schedule: ScheduleConfig = ScheduleConfig()
     sorting: SortingConfig = SortingConfig()
     scoring: ScoringConfig = ScoringConfig()
+    smtp: SmtpConfig = SmtpConfig()
+    notify: NotifyConfig = NotifyConfig()
     source_path: Path = Field(Path("config.yaml"), exclude=True)
+
+    @model_validator(mode="after")
+    def _sender_known(self) -> Config:
+        sending = self.notify.receipts or self.notify.digest.enabled
+        sender = next(iter(self.campaign.office_addresses), "") or self.smtp.username
+        sender = sender or self.mailbox.username
+        if sending and "@" not in (sender or ""):
+            raise ValueError("发信需要本办邮箱地址：请在 campaign.office_addresses 中填写")
+        return self
 
     @property
     def data_dir(self) -> Path:
@@ -152,6 +206,8 @@ def _describe(error: ValidationError) -> str:
     where = ".".join(str(part) for part in first["loc"]) or "(根)"
     if first["type"] == "extra_forbidden":
         return f"未知的配置项 {where}（请检查拼写）"
+    if not first["loc"]:
+        return str(first["msg"]).removeprefix("Value error, ")
     return f"配置项 {where} 有误：{first['msg']}"
 
 

@@ -24,8 +24,17 @@ from parsers.archives import ArchiveLimits
 from parsers.sort import SortRules
 from parsers.units import Registry, load_registry
 from pipeline.config import Config
+from pipeline.notify import (
+    NotifyResult,
+    daily_due,
+    days_left,
+    mark_daily,
+    send_digest,
+    send_receipts,
+    send_reminders,
+)
 from pipeline.process import Context, ingest, process
-from pipeline.reports import ReportSummary, reports_current, write_reports
+from pipeline.reports import ReportSummary, build_tables, reports_current, write_reports
 
 log = logging.getLogger(__name__)
 PROGRESS_FROM = 20  # show a progress bar when a poll brings at least this many mails
@@ -44,7 +53,9 @@ class PollSummary:
     units: set[str] = field(default_factory=set)
     review: int = 0
     failed: int = 0
+    messages: list[int] = field(default_factory=list)  # ledger ids of the new messages
     report: ReportSummary | None = None
+    notices: list[str] = field(default_factory=list)  # Chinese lines about outgoing mail
 
 
 @contextlib.contextmanager
@@ -100,6 +111,8 @@ def _tally(summary: PollSummary, outcome) -> None:
         return
     summary.new += 1
     summary.stored += outcome.stored
+    if outcome.message is not None:
+        summary.messages.append(outcome.message)
     if outcome.unit:
         summary.units.add(outcome.unit)
     summary.review += outcome.status == "review"
@@ -140,12 +153,55 @@ def poll(ledger: Ledger, registry: Registry, config: Config) -> PollSummary:
     return summary
 
 
+def _receipts(ledger: Ledger, registry: Registry, config: Config, summary, now) -> None:
+    if not (config.notify.receipts and summary.messages):
+        return
+    tables = build_tables(ledger, registry, config, now)
+    result = send_receipts(ledger, config, tables, summary.messages, now)
+    summary.notices.append(_say_notify("回执", result, config))
+
+
+def _say_notify(kind: str, result: NotifyResult, config: Config) -> str:
+    if result.error:
+        return f"{kind}未发送：{result.error}"
+    where = "（演练模式，已写入 outbox 文件夹）" if config.notify.dry_run else ""
+    line = f"{kind}：发出 {result.sent} 封{where}，跳过 {result.skipped} 封"
+    return line + (f"，失败 {result.failed} 封" if result.failed else "") + "。"
+
+
+def _daily(ledger: Ledger, registry: Registry, config: Config, now: datetime) -> list[str]:
+    """Reminders on the configured days before the deadline, and the digest; once a day."""
+    said = []
+    reminders = config.notify.reminders
+    if daily_due(ledger, "last_reminder_day", reminders.hour, now):
+        if days_left(config, now) in reminders.days_before:
+            tables = build_tables(ledger, registry, config, now)
+            result = send_reminders(ledger, config, registry, tables, now)
+            said.append(_say_notify("催报", result, config))
+        mark_daily(ledger, "last_reminder_day", now)
+    digest = config.notify.digest
+    if digest.enabled and daily_due(ledger, "last_digest_day", digest.hour, now):
+        tables = build_tables(ledger, registry, config, now)
+        said.append(_say_notify("每日汇总", send_digest(ledger, config, tables, now), config))
+        mark_daily(ledger, "last_digest_day", now)
+    return said
+
+
 def run_once(config: Config, now: datetime) -> PollSummary:
     with worker(config) as (ledger, registry):
         summary = poll(ledger, registry, config)
+        _receipts(ledger, registry, config, summary, now)
         if not reports_current(ledger, config):
             summary.report = write_reports(ledger, registry, config, now)
         return summary
+
+
+def run_remind(config: Config, now: datetime) -> tuple[str, ReportSummary]:
+    """催报 now, to every unit not submitted or incomplete (respecting the interval)."""
+    with worker(config) as (ledger, registry):
+        tables = build_tables(ledger, registry, config, now)
+        result = send_reminders(ledger, config, registry, tables, now)
+        return _say_notify("催报", result, config), write_reports(ledger, registry, config, now)
 
 
 def run_report(config: Config, now: datetime) -> ReportSummary:
@@ -184,6 +240,7 @@ def run_watch(config: Config, clock, on_poll) -> None:
 
         def job() -> None:
             nonlocal failures
+            now = clock()
             try:
                 summary = poll(ledger, registry, config)
                 failures = 0
@@ -191,10 +248,15 @@ def run_watch(config: Config, clock, on_poll) -> None:
                 failures += 1
                 log.error("poll failed (%d in a row): %s", failures, exc)
                 on_poll(None, exc, failures)
-                return
-            if not reports_current(ledger, config):
-                summary.report = write_reports(ledger, registry, config, clock())
-            on_poll(summary, None, 0)
+                summary = None
+            if summary is not None:
+                _receipts(ledger, registry, config, summary, now)
+            notices = _daily(ledger, registry, config, now)
+            if summary is not None:
+                summary.notices.extend(notices)
+                if not reports_current(ledger, config):
+                    summary.report = write_reports(ledger, registry, config, now)
+                on_poll(summary, None, 0)
 
         scheduler = schedule.Scheduler()
         scheduler.every(config.schedule.poll_minutes).minutes.do(job)

@@ -29,9 +29,10 @@ class Context:
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # done | review | ignored | failed | duplicate
+    status: str  # done | review | ignored | excluded | failed | duplicate
     unit: str | None = None
     stored: int = 0  # new files written to the materials tree
+    message: int | None = None  # the ledger id of the message
 
 
 class Source:  # the two methods of a mailbox source that processing uses (typing aid)
@@ -63,7 +64,7 @@ def ingest(ledger: Ledger, source: Source, mail: RawMail, ctx: Context) -> Outco
             ledger.finish_message(row.id, status="review", reason="处理时多次中断，请人工处理")
             record()
             ledger.bump_generation()
-        return Outcome("review")
+        return Outcome("review", message=row.id)
     return process(ledger, row, mail.raw, ctx, record)
 
 
@@ -127,7 +128,7 @@ def process(
                 record()
             ledger.bump_generation()
         shutil.rmtree(staging, ignore_errors=True)
-        return Outcome("failed")
+        return Outcome("failed", message=row.id)
     outcome = _commit(ledger, row, sorted_mail, ctx, record, ignore)
     shutil.rmtree(staging, ignore_errors=True)
     return outcome
@@ -243,4 +244,4 @@ def _commit(
             record()
         ledger.bump_generation()
     remove_unreferenced(ledger, ctx.data_dir, old_paths - {path for _, path in moves})
-    return Outcome(status, message_unit, len(moves))
+    return Outcome(status, message_unit, len(moves), row.id)

@@ -260,7 +260,9 @@ def _review(messages: pd.DataFrame, joined: pd.DataFrame, tz) -> pd.DataFrame:
     return frame
 
 
-def write_reports(ledger: Ledger, registry: Registry, config: Config, now: datetime):
+def write_reports(
+    ledger: Ledger, registry: Registry, config: Config, now: datetime
+) -> ReportSummary:
     """Rebuild every report and remember what they were built from."""
     tables = build_tables(ledger, registry, config, now)
     folder = config.reports_dir

@@ -63,6 +63,7 @@ def test_a_file_with_only_the_contract_keys_runs(tmp_path):
         (lambda c: c["campaign"].update(deadline="2020-12-31T23:59:59"), "须带时区"),
         (lambda c: c.update(units_file="missing.csv"), "找不到单位名录文件"),
         (lambda c: c["mailbox"].update(path="nowhere"), "找不到邮件文件夹"),
+        (lambda c: c.update(notify={"receipts": True}), "发信需要本办邮箱地址"),
     ],
 )
 def test_config_mistakes_are_one_line(tmp_path, change, expected):
