@@ -119,7 +119,7 @@ class ImapSource:
             raise IntakeError(f"邮箱中无法打开文件夹“{folder}”：{exc}") from exc
         return int(info[b"UIDVALIDITY"]), []
 
-    def _new_uids(self, folder: str, ledger: Ledger) -> tuple[int, list[int]]:
+    def _new_uids(self, folder: str, ledger: Ledger) -> tuple[int, list[int], bool]:
         assert self._client is not None
         uidvalidity, _ = self._select(folder)
         cursor = ledger.cursor(folder)
@@ -136,7 +136,8 @@ class ImapSource:
                 )
         # ASCII-only server-side search; "N:*" answers the last UID even when it is <= last.
         uids = self._client.search(["UID", f"{last + 1}:*"])
-        return uidvalidity, sorted(uid for uid in uids if uid > last)
+        rescan = cursor is not None and cursor.uidvalidity != uidvalidity
+        return uidvalidity, sorted(uid for uid in uids if uid > last), rescan
 
     def _batches(self, uids: list[int]) -> Iterator[list[int]]:
         assert self._client is not None
@@ -205,7 +206,7 @@ class ImapSource:
 
     def _poll_folder(self, folder: str, ledger: Ledger) -> Iterator[RawMail]:
         assert self._client is not None
-        uidvalidity, uids = self._new_uids(folder, ledger)
+        uidvalidity, uids, rescan = self._new_uids(folder, ledger)
         for batch in self._batches(uids):
             response = self._client.fetch(batch, ["BODY.PEEK[]", "INTERNALDATE"])
             for uid in batch:
@@ -216,7 +217,7 @@ class ImapSource:
                 when = data[b"INTERNALDATE"]
                 if when.tzinfo is None:
                     when = when.replace(tzinfo=UTC)
-                yield RawMail(folder, uidvalidity, uid, when, "server", raw)
+                yield RawMail(folder, uidvalidity, uid, when, "server", raw, rescan)
             del response
 
     def record(self, ledger: Ledger, mail: RawMail, message: int, sha256: str) -> None:

@@ -261,6 +261,15 @@ class Ledger:
         ).fetchone()
         return MessageRow(*row) if row else None
 
+    def message_by_message_id(self, message_id: str, received_at: str) -> MessageRow | None:
+        """A known message with this Message-ID and receive time (re-matching after a rescan)."""
+        row = self._db.execute(
+            "SELECT id, sha256, raw_path, received_at, time_source, status, attempts "
+            "FROM messages WHERE message_id=? AND received_at=? AND message_id != ''",
+            (message_id, received_at),
+        ).fetchone()
+        return MessageRow(*row) if row else None
+
     def begin_message(
         self, sha256: str, raw_path: str, size: int, received_at: str, time_source: str
     ) -> MessageRow:

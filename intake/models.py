@@ -22,6 +22,7 @@ class RawMail:
     received_at: datetime
     time_source: str
     raw: bytes
+    rescan: bool = False  # the folder's UIDVALIDITY changed: known mail may come back changed
 
 
 class IntakeError(Exception):

@@ -34,11 +34,16 @@ from pipeline.notify import (
     send_reminders,
 )
 from pipeline.process import Context, ingest, process
-from pipeline.reports import ReportSummary, build_tables, reports_current, write_reports
+from pipeline.reports import (
+    ALERT_AFTER,
+    ReportSummary,
+    build_tables,
+    reports_current,
+    write_reports,
+)
 
 log = logging.getLogger(__name__)
 PROGRESS_FROM = 20  # show a progress bar when a poll brings at least this many mails
-FAILURE_ALERT = 3  # consecutive failed polls before the loud alert
 
 
 class BusyError(Exception):
@@ -140,8 +145,12 @@ def poll(ledger: Ledger, registry: Registry, config: Config) -> PollSummary:
     except IntakeError:
         failures = int(ledger.get_state("connection_failures", "0")) + 1
         ledger.set_state("connection_failures", str(failures))
-        if failures >= FAILURE_ALERT:
+        if failures >= ALERT_AFTER:
             log.error("mailbox unreachable for %d polls in a row", failures)
+            if not reports_current(ledger, config):  # the reports carry the banner
+                write_reports(
+                    ledger, registry, config, datetime.now(config.campaign.deadline.tzinfo)
+                )
         raise
     ledger.set_state("connection_failures", "0")
     for row in ledger.retryable(ctx.max_attempts):

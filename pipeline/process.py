@@ -11,6 +11,7 @@ from intake.ledger import FileRecord, Ledger, MessageRow
 from intake.materials import Placer, move_into_place, remove_unreferenced
 from intake.models import RawMail
 from intake.rawstore import RawStore
+from parsers.headers import parse_header_block
 from parsers.mail import parse_mail
 from parsers.sort import NATURE_LABELS, SortedMail, SortRules, sort_mail
 from parsers.units import Registry
@@ -39,11 +40,22 @@ class Source:  # the two methods of a mailbox source that processing uses (typin
     def record(self, ledger: Ledger, mail: RawMail, message: int, sha256: str) -> None: ...
 
 
+def message_id_of(raw: bytes) -> str:
+    end = raw.find(b"\r\n\r\n")
+    block = raw[: end if end >= 0 else 65536]
+    value = parse_header_block(block).get("Message-ID") or ""
+    return str(value).strip().strip("<>").strip()
+
+
 def ingest(ledger: Ledger, source: Source, mail: RawMail, ctx: Context) -> Outcome:
     """Take one new message from a source exactly once."""
     store = RawStore(ctx.data_dir)
     digest = store.put(mail.raw)  # on disk before anything else happens
     known = ledger.message_by_sha(digest)
+    if known is None and mail.rescan:
+        # After a UIDVALIDITY change a server may hand back known mail with changed bytes
+        # (added headers): re-match it by Message-ID and receive time, like mbsync does.
+        known = ledger.message_by_message_id(message_id_of(mail.raw), mail.received_at.isoformat())
     if known is not None and known.status not in ("pending", "failed"):
         with ledger.transaction():
             source.record(ledger, mail, known.id, digest)

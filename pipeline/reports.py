@@ -24,6 +24,7 @@ from scoring import evaluate
 
 log = logging.getLogger(__name__)
 
+ALERT_AFTER = 3  # consecutive failed polls before reports carry the mailbox banner
 REPORT_VERSION = "1"  # bump when report content changes, so existing reports are rebuilt
 UNITS_CSV = "units.csv"
 ATTACHMENTS_CSV = "attachments.csv"
@@ -52,6 +53,8 @@ def fingerprint(ledger: Ledger, config: Config) -> str:
     """What the reports depend on: the ledger's generation, the config and the units file."""
     digest = hashlib.sha256(REPORT_VERSION.encode())
     digest.update(ledger.get_state("generation", "0").encode())
+    alert = int(ledger.get_state("connection_failures", "0") or 0) >= ALERT_AFTER
+    digest.update(b"alert" if alert else b"")
     for path in (config.source_path, config.units_file):
         digest.update(path.read_bytes() if path.is_file() else b"")
     return digest.hexdigest()
@@ -157,7 +160,7 @@ SENT_STATUS = {"sent": "已发送", "dry_run": "未发送（演练，已存 outb
 def _alerts(ledger: Ledger, messages: pd.DataFrame) -> tuple[str, ...]:
     alerts = []
     failures = int(ledger.get_state("connection_failures", "0") or 0)
-    if failures >= 3:
+    if failures >= ALERT_AFTER:
         alerts.append(f"邮箱已连续 {failures} 次无法连接，新邮件可能未收取，请检查网络和授权码。")
     untrusted = int((messages["time_source"].isin(["received", "date", "mtime"])).sum())
     if untrusted:

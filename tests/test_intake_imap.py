@@ -236,3 +236,35 @@ def test_sigkill_at_random_points_then_rerun_equals_clean_run(tmp_path, dovecot)
         got = snapshot(config.parent / "data")
         # Locations, folder names and paths match; the two mailboxes differ only in user name.
         assert got == expected, f"attempt {attempt} differs from the clean run"
+
+
+def test_uidvalidity_change_rematches_rewritten_mail_by_message_id(project, dovecot):
+    """A migrated mailbox hands back known mail with an extra header: not a new submission."""
+    config, account = project
+    raw = submission(0)
+    dovecot.append(account.username, raw, when(20))
+    assert once(config).returncode == 0
+    dovecot.delete_all(account.username)
+    dovecot.change_uidvalidity(account.username)
+    dovecot.append(account.username, b"X-Migrated: yes\r\n" + raw, when(20))
+    result = once(config)
+    assert result.returncode == 0, result.stderr
+    assert "新邮件 0 封" in result.stdout and "重复邮件 1 封" in result.stdout
+    rows = read_csv(config.parent / "data" / "reports" / "attachments.csv")
+    assert len(rows) == 1
+
+
+def test_repeated_connection_failures_put_a_banner_on_the_reports(project, dovecot):
+    config, account = project
+    assert once(config).returncode == 0
+    dovecot.stop()
+    try:
+        for _ in range(3):
+            assert once(config).returncode == 3
+    finally:
+        dovecot.start()
+    reports = config.parent / "data" / "reports"
+    page = (reports / "报送看板.html").read_text(encoding="utf-8")
+    assert "连续 3 次无法连接" in page
+    assert once(config).returncode == 0  # back: the banner goes away
+    assert "无法连接" not in (reports / "报送看板.html").read_text(encoding="utf-8")
