@@ -255,7 +255,7 @@ def test_uidvalidity_change_rematches_rewritten_mail_by_message_id(project, dove
 
 
 def test_repeated_connection_failures_put_a_banner_on_the_reports(project, dovecot):
-    config, account = project
+    config, _ = project
     assert once(config).returncode == 0
     dovecot.stop()
     try:
