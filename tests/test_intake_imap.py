@@ -268,3 +268,41 @@ def test_repeated_connection_failures_put_a_banner_on_the_reports(project, dovec
     assert "连续 3 次无法连接" in page
     assert once(config).returncode == 0  # back: the banner goes away
     assert "无法连接" not in (reports / "报送看板.html").read_text(encoding="utf-8")
+
+
+def test_watch_survives_the_server_being_away(tmp_path, dovecot, imap_account):
+    """GIVEN a watch worker WHEN the server is down for several polls THEN it keeps going and
+    takes the mail once the server is back; Ctrl-C ends it cleanly."""
+    import os
+
+    config = write_config(
+        tmp_path / "office", imap_account, schedule={"poll_minutes": 0.03},
+        mailbox={"reconnect_attempts": 0},
+    )  # fmt: skip
+    env = {**os.environ, "TEST_IMAP_PASSWORD": "secret", "PYTHONUNBUFFERED": "1"}
+    dovecot.stop()
+    watcher = subprocess.Popen(
+        [sys.executable, str(REPO / "run_pipeline.py"), "--config", str(config), "watch"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        time.sleep(6)  # a few failed polls
+        dovecot.start()
+        dovecot.append(imap_account.username, submission(0), when(20))
+        units = config.parent / "data" / "reports" / "units.csv"
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if units.exists() and "西渡镇,乡镇,true" in units.read_text(encoding="utf-8-sig"):
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("watch did not take the mail after the server came back")
+        time.sleep(2)  # let it finish printing its summary before Ctrl-C
+    finally:
+        if not dovecot.running:
+            dovecot.start()
+        watcher.send_signal(signal.SIGINT)
+        out, err = watcher.communicate(timeout=60)
+    assert watcher.returncode == 0, err
+    assert "收取失败" in out and "新邮件 1 封" in out
+    assert "Traceback" not in err
