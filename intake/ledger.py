@@ -237,15 +237,6 @@ class Ledger:
             (folder, uidvalidity, last_uid),
         )
 
-    def has_location(self, folder: str, uidvalidity: int, uid: int) -> bool:
-        return (
-            self._db.execute(
-                "SELECT 1 FROM locations WHERE folder=? AND uidvalidity=? AND uid=?",
-                (folder, uidvalidity, uid),
-            ).fetchone()
-            is not None
-        )
-
     def add_location(self, folder: str, uidvalidity: int, uid: int, message: int) -> None:
         self._db.execute(
             "INSERT OR IGNORE INTO locations VALUES (?, ?, ?, ?)",
@@ -289,14 +280,6 @@ class Ledger:
         rows = self._db.execute(
             "SELECT id, sha256, raw_path, received_at, time_source, status, attempts "
             "FROM messages WHERE status IN ('pending', 'failed') AND attempts < ? ORDER BY id",
-            (max_attempts,),
-        ).fetchall()
-        return [MessageRow(*row) for row in rows]
-
-    def exhausted(self, max_attempts: int) -> list[MessageRow]:
-        rows = self._db.execute(
-            "SELECT id, sha256, raw_path, received_at, time_source, status, attempts "
-            "FROM messages WHERE status IN ('pending', 'failed') AND attempts >= ? ORDER BY id",
             (max_attempts,),
         ).fetchall()
         return [MessageRow(*row) for row in rows]

@@ -5,15 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-# How far a receive time can be trusted, best first. Reports flag anything but "server".
-TIME_SOURCES = ("server", "received", "date", "mtime")
-
 
 @dataclass(frozen=True)
 class RawMail:
     """One message exactly as the mailbox holds it.
 
     ``uid``/``uidvalidity`` are None for the folder source; ``received_at`` is aware.
+    ``time_source`` says how far it can be trusted, best first: server (INTERNALDATE),
+    received (topmost Received header), date (Date header), mtime (file time), manual (staff).
     """
 
     folder: str

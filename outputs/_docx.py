@@ -8,28 +8,20 @@ import copy
 
 from docx.document import Document as DocumentObject
 from docx.enum.text import WD_LINE_SPACING
-from docx.oxml import OxmlElement, parse_xml
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor
 from docx.styles.style import BaseStyle
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
-from lxml import etree
 
-# Font names as Chinese government offices have them installed, each with the font Windows and
-# WPS ship, used when the first is missing (the fallback goes into the font table as altName).
+# Font names as Chinese government offices have them installed (GB/T 9704); Word and WPS
+# substitute an installed face where one is missing.
 FONT_TITLE = "方正小标宋简体"  # 小标宋
 FONT_BODY = "仿宋_GB2312"
 FONT_HEADING = "黑体"
 FONT_KAI = "楷体_GB2312"
 FONT_SONG = "宋体"
-FONT_FALLBACKS = {
-    FONT_TITLE: ("宋体", "02000000000000000000", "roman"),
-    FONT_BODY: ("仿宋", "02010609030101010101", "modern"),
-    FONT_HEADING: ("SimHei", "02010609060101010101", "modern"),
-    FONT_KAI: ("楷体", "02010609030101010101", "modern"),
-    FONT_SONG: ("SimSun", "02010600030101010101", "auto"),
-}
 
 RED = RGBColor(0xFF, 0x00, 0x00)
 
@@ -122,37 +114,6 @@ def set_chinese_defaults(document: DocumentObject, font: str, size: float) -> No
     theme_lang = document.settings.element.find(qn("w:themeFontLang"))
     if theme_lang is not None:
         theme_lang.set(qn("w:eastAsia"), "zh-CN")
-    _register_fallback_fonts(document)
-
-
-def _register_fallback_fonts(document: DocumentObject) -> None:
-    """Describe the Chinese fonts in the font table (GB2312 charset, altName fallback) so Word and
-    WPS substitute a matching installed face instead of a Latin one."""
-    part = next(
-        (p for p in document.part.package.iter_parts() if str(p.partname) == "/word/fontTable.xml"),
-        None,
-    )
-    if part is None:
-        return
-    root = parse_xml(part.blob)
-    present = {font.get(qn("w:name")) for font in root.findall(qn("w:font"))}
-    for name, (alt, panose, family) in FONT_FALLBACKS.items():
-        if name in present:
-            continue
-        font = OxmlElement("w:font")
-        font.set(qn("w:name"), name)
-        for tag, value in (
-            ("w:altName", alt),
-            ("w:panose1", panose),
-            ("w:charset", "86"),
-            ("w:family", family),
-            ("w:pitch", "variable"),
-        ):
-            child = OxmlElement(tag)
-            child.set(qn("w:val"), value)
-            font.append(child)
-        root.append(font)
-    part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 def paragraph_border(

@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 import schedule
 from filelock import FileLock, Timeout
@@ -273,10 +272,3 @@ def run_watch(config: Config, clock, on_poll) -> None:
         while True:
             scheduler.run_pending()
             time.sleep(min(5.0, max(0.5, scheduler.idle_seconds or 1.0)))
-
-
-def data_relative(config: Config, path: Path) -> str:
-    try:
-        return path.relative_to(Path.cwd()).as_posix()
-    except ValueError:
-        return str(path)

@@ -6,6 +6,7 @@ import logging
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from intake.ledger import FileRecord, Ledger, MessageRow
 from intake.materials import Placer, move_into_place, remove_unreferenced
@@ -36,7 +37,9 @@ class Outcome:
     message: int | None = None  # the ledger id of the message
 
 
-class Source:  # the two methods of a mailbox source that processing uses (typing aid)
+class Source(Protocol):
+    """What processing needs of a mailbox source: its own bookkeeping, inside our commit."""
+
     def record(self, ledger: Ledger, mail: RawMail, message: int, sha256: str) -> None: ...
 
 
