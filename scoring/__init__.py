@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from outputs.tables import UNIT_COLUMNS
 from scoring._frames import MATERIAL_COLUMNS, MESSAGE_COLUMNS, require_columns
 from scoring.completeness import completeness
 from scoring.decisions import decide, individuals
@@ -15,24 +16,7 @@ from scoring.score import score
 
 # ReportTables.units columns produced here (outputs/tables.py), ``folder`` excepted.
 UNITS_TABLE_COLUMNS = (
-    "unit",
-    "category",
-    "submitted",
-    "on_time",
-    "first_received",
-    "last_received",
-    "photos",
-    "reports",
-    "deeds",
-    "videos",
-    "video_links",
-    "complete",
-    "missing",
-    "score",
-    "rank",
-    "award",
-    "notice",
-    "notice_reasons",
+    *UNIT_COLUMNS,
     "grade",
     "deduction",
     "needs_manual",
