@@ -2,7 +2,8 @@
 
 ``write_ledger(path, tables)`` renders a ``ReportTables`` into one .xlsx workbook:
 汇总 (one row per unit), 文件明细 (every stored file and cloud link), 逾期与缺报, 评分明细, 待确认
-(the review queue), 先进个人候选, and a short 说明 sheet with the colour legend.
+(the review queue), 先进个人候选, 更正记录 (staff corrections), 发信记录 (mail the office
+sent), and a short 说明 sheet with the colour legend.
 
 Only rendering happens here: values come from the tables; codes are translated into Chinese,
 booleans shown as 是/否, times as 'YYYY-MM-DD HH:MM' in the campaign's zone. Cells holding text
@@ -19,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -56,6 +58,8 @@ SHEETS = (
     SHEET_BREAKDOWN,
     SHEET_REVIEW,
     SHEET_INDIVIDUALS,
+    SHEET_CORRECTIONS,
+    SHEET_SENT,
     SHEET_README,
 )
 
@@ -70,6 +74,8 @@ DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 _THIN = Side(style="thin", color="FFBFBFBF")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _HEADER_FONT = Font(bold=True)
+_HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)
+_BODY_ALIGNMENTS = {wrap: Alignment(vertical="top", wrap_text=wrap) for wrap in (False, True)}
 _MIN_WIDTH = 6
 _MAX_WIDTH = 60
 
@@ -126,7 +132,55 @@ def _shown_width(value: Any, column: Column) -> int:
         return len(f"{value:,.1f}")
     if isinstance(value, int):
         return len(f"{value:,}")
-    return max(display_width(line) for line in str(value).splitlines() or [""])
+    text = str(value)
+    if text.isascii() and text.isprintable():
+        return len(text)  # what display_width gives here, without its per-character lookups
+    return max(display_width(line) for line in text.splitlines() or [""])
+
+
+class _Looks:
+    """The cell styles of one sheet, each built once and then shared by index.
+
+    Assigning a style object to an openpyxl cell hashes it (recursively, for a border) to find its
+    index in the workbook's style tables; doing that for border, alignment, number format and fill
+    of every cell was most of the ledger's run time. Each distinct look (the header, or a body
+    column's format with or without a fill) is set once through openpyxl's setters on a detached
+    template cell; cells are then created with a copy of its style indices
+    (``Cell(style_array=...)``), as openpyxl itself copies styles between cells. Every cell gets
+    the same font, fill, border, alignment and number format as when set one by one.
+    """
+
+    def __init__(self, ws: Worksheet) -> None:
+        self._ws = ws
+        self._arrays: dict[tuple[Any, ...], Any] = {}
+
+    def _array(self, key: tuple[Any, ...], build: Callable[[Cell], None]) -> Any:
+        array = self._arrays.get(key)
+        if array is None:
+            template = Cell(self._ws)  # never placed in the sheet
+            build(template)
+            array = self._arrays[key] = template._style
+        return array
+
+    def header(self) -> Any:
+        def build(cell: Cell) -> None:
+            cell.font = _HEADER_FONT
+            cell.fill = HEADER_FILL
+            cell.border = _BORDER
+            cell.alignment = _HEADER_ALIGNMENT
+
+        return self._array(("header",), build)
+
+    def body(self, number_format: str | None, wrap: bool, fill: PatternFill | None) -> Any:
+        def build(cell: Cell) -> None:
+            cell.border = _BORDER
+            if number_format:
+                cell.number_format = number_format
+            cell.alignment = _BODY_ALIGNMENTS[wrap]
+            if fill is not None:
+                cell.fill = fill
+
+        return self._array(("body", number_format, wrap, fill), build)
 
 
 def _write_sheet(
@@ -138,33 +192,36 @@ def _write_sheet(
     freeze: str = "A2",
 ) -> None:
     """Header row, one row per record, styles, widths, frozen header and an autofilter."""
+    looks = _Looks(ws)
+    header_look = looks.header()
+    ws.append([Cell(ws, value=column.header, style_array=header_look) for column in columns])
     widths = [display_width(column.header) for column in columns]
-    for col_index, column in enumerate(columns, start=1):
-        cell = ws.cell(row=1, column=col_index, value=column.header)
-        cell.font = _HEADER_FONT
-        cell.fill = HEADER_FILL
-        cell.border = _BORDER
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    formats = [
+        DATETIME_FORMAT if column.kind == "datetime" else column.number_format for column in columns
+    ]
+    plain_looks = [
+        looks.body(number_format, column.wrap, None)
+        for column, number_format in zip(columns, formats, strict=True)
+    ]
 
-    for row_index, record in enumerate(records, start=2):
+    for record in records:
         row_fills = fills(record) if fills else {}
-        for col_index, column in enumerate(columns, start=1):
+        row = []
+        for index, column in enumerate(columns):
             value = _cell_value(column.get(record), column, tz)
-            cell = ws.cell(row=row_index, column=col_index)
-            cell.value = value
+            fill = row_fills.get(column.header)
+            look = (
+                plain_looks[index]
+                if fill is None
+                else looks.body(formats[index], column.wrap, fill)
+            )
+            cell = Cell(ws, value=value, style_array=look)
             if isinstance(value, str):
                 # Mail text is text: never let "=..." become a formula.
                 cell.data_type = "s"
-            cell.border = _BORDER
-            if column.kind == "datetime":
-                cell.number_format = DATETIME_FORMAT
-            elif column.number_format:
-                cell.number_format = column.number_format
-            cell.alignment = Alignment(vertical="top", wrap_text=column.wrap)
-            fill = row_fills.get(column.header)
-            if fill is not None:
-                cell.fill = fill
-            widths[col_index - 1] = max(widths[col_index - 1], _shown_width(value, column))
+            row.append(cell)
+            widths[index] = max(widths[index], _shown_width(value, column))
+        ws.append(row)
 
     for col_index, column in enumerate(columns, start=1):
         width = min(max(widths[col_index - 1] + 2, _MIN_WIDTH), column.max_width)

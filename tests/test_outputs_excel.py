@@ -169,7 +169,7 @@ def test_files_review_and_individuals(ledger) -> None:
     assert list(dict.fromkeys(files["单位"])) == order
 
     review = openpyxl.load_workbook(path)["待确认"]
-    subjects = [row[2] for row in review.iter_rows(min_row=2)]
+    subjects = [row[3] for row in review.iter_rows(min_row=2)]  # 编号, 收到时间, 发件人, 邮件主题
     assert subjects[0].value == HOSTILE_SUBJECT
     formula = next(cell for cell in subjects if str(cell.value).startswith("="))
     assert formula.value == FORMULA_SUBJECT and formula.data_type == "s"  # text, not a formula
