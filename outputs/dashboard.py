@@ -354,7 +354,11 @@ def _progress_svg(tables: ReportTables) -> str:
     times = [t for t, _ in arrivals]
     start = min([*times, deadline - timedelta(days=7)])
     start = start.replace(hour=0, minute=0, second=0, microsecond=0)
-    end = max([*times, deadline, generated])
+    end = max([*times, deadline])
+    # Show "now" only while it is part of the campaign; a report rebuilt months later (or the
+    # demo, years later) would squeeze the whole campaign into a sliver of the chart.
+    if generated <= end + timedelta(days=30):
+        end = max(end, generated)
     end_floor = end.replace(hour=0, minute=0, second=0, microsecond=0)
     end = end_floor + timedelta(days=1) if end > end_floor else end
     span = max((end - start).total_seconds(), 1.0)
@@ -395,7 +399,7 @@ def _progress_svg(tables: ReportTables) -> str:
         tick += timedelta(days=day_step)
 
     # The step line: count rises by one at each unit's first receive time.
-    now = max([generated, *times])
+    now = min(max([generated, *times]), end)
     path = [f"M{x(start):.1f},{y(0):.1f}"]
     for count, moment in enumerate(times, start=1):
         path.append(f"H{x(moment):.1f}V{y(count):.1f}")

@@ -63,7 +63,7 @@ class MailboxConfig(_Strict):
 
 class CampaignConfig(_Strict):
     deadline: datetime = datetime.fromisoformat("2020-12-31T23:59:59+08:00")
-    title: str = "2020年度“衡阳群众”禁毒志愿服务活动"
+    title: str = Field("“衡阳群众”禁毒志愿服务活动", description="without the year: reports add it")
     office: str = "衡阳县禁毒委员会办公室"
     office_addresses: list[str] = Field(
         default_factory=list, description="the office's own addresses: their mail is no submission"
