@@ -227,7 +227,7 @@ def test_every_exception_names_an_indexed_file():
     assert not set(DIFFERENCES) & set(BUGS)
 
 
-@pytest.mark.parametrize("entry", _params(ENTRIES))
+@pytest.mark.parametrize("entry", list(_params(ENTRIES)))
 def test_attachments_match_upstream(entry: dict):
     """GIVEN a public test message WHEN parsed THEN nothing raises and every file the upstream
     project expects is found with the same decoded name and size (hash where known), or we
