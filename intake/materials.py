@@ -110,5 +110,6 @@ def move_into_place(data_dir: Path, staged: Path, relative: str) -> None:
     target = data_dir / relative
     if data_dir.resolve() not in target.resolve().parents:
         raise ValueError(f"refusing to write outside the data folder: {relative}")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.is_dir():
+        target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(staged, target)
