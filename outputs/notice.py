@@ -335,6 +335,17 @@ def write_notice(
     else:
         document.add_paragraph("先进个人候选人：无。")
 
+    # 绩效考评扣分, as scoring decided it (the rule is in config.yaml scoring.deduction).
+    deducted = [
+        f"{xml_safe(r.get('unit'))}{format_number(r.get('deduction'))}分"
+        for r in units
+        if not is_missing(r.get("deduction")) and float(r.get("deduction")) > 0
+    ]
+    if deducted:
+        document.add_paragraph(
+            "按照年度绩效考评有关规定，对被通报单位扣分如下：" + "、".join(deducted) + "。"
+        )
+
     document.add_paragraph(
         "请被通报单位高度重视，认真查找原因，抓紧补报相关材料，并于"
         f"{date_placeholder}前将整改情况报{office}。各单位要以此次活动为契机，"

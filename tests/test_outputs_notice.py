@@ -176,3 +176,15 @@ def test_notice_written_atomically(tmp_path: Path) -> None:
     write_notice(path, sample_tables(n_units=3))
     assert [p.name for p in path.parent.iterdir()] == ["通报.docx"]
     assert "全县应报送单位3个" in "".join(_texts(_open(path)))
+
+
+def test_performance_deductions_are_listed(tmp_path):
+    tables = sample_tables()
+    path = tmp_path / "通报.docx"
+    write_notice(path, tables)
+    text = "\n".join(p.text for p in docx.Document(path).paragraphs)
+    deducted = tables.units[tables.units["deduction"] > 0]
+    assert len(deducted) > 0
+    for row in deducted.itertuples():
+        assert f"{row.unit}{row.deduction:g}分" in text
+    assert "绩效考评" in text
