@@ -51,6 +51,7 @@ def receive_time(raw: bytes, mtime: float) -> tuple[datetime, str]:
 class FolderSource:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.skipped_folders: list[str] = []  # same face as the IMAP source; never filled
 
     def __enter__(self) -> FolderSource:
         if not self.path.is_dir():

@@ -33,6 +33,7 @@ class ImapSource:
         self._password = password
         self._client: IMAPClient | None = None
         self.skipped_folders: list[str] = []
+        self._bad_folders: set[str] = set()
 
     # -- connection --------------------------------------------------------------------------
     def _context(self) -> ssl.SSLContext:
@@ -162,8 +163,20 @@ class ImapSource:
     def count_new(self, ledger: Ledger) -> int:
         total = 0
         for folder in self.settings.folder:
-            total += len(self._with_reconnect(lambda f=folder: self._new_uids(f, ledger))[1])
+            try:
+                total += len(self._with_reconnect(lambda f=folder: self._new_uids(f, ledger))[1])
+            except IntakeError as exc:
+                if isinstance(exc, MailboxUnreachable):
+                    raise
+                self._skip(folder, exc)
         return total
+
+    def _skip(self, folder: str, exc: IntakeError) -> None:
+        """A folder that cannot be opened (e.g. a Junk folder the account lacks) is skipped."""
+        if folder not in self._bad_folders:
+            log.warning("skipping folder %s: %s", folder, exc)
+            self._bad_folders.add(folder)
+            self.skipped_folders.append(str(exc))
 
     def _with_reconnect(self, action):
         s = self.settings
@@ -184,6 +197,8 @@ class ImapSource:
     def new_mail(self, ledger: Ledger) -> Iterator[RawMail]:
         """New messages of every configured folder in UID order, resuming after drops."""
         for folder in self.settings.folder:
+            if folder in self._bad_folders:
+                continue
             failures = 0
             while True:
                 try:
@@ -192,8 +207,7 @@ class ImapSource:
                 except IntakeError as exc:
                     if isinstance(exc, MailboxUnreachable):
                         raise
-                    log.warning("skipping folder %s: %s", folder, exc)
-                    self.skipped_folders.append(str(exc))
+                    self._skip(folder, exc)
                     break
                 except _NETWORK_ERRORS as exc:
                     failures += 1

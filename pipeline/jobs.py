@@ -141,6 +141,7 @@ def poll(ledger: Ledger, registry: Registry, config: Config) -> PollSummary:
                 for mail in source.new_mail(ledger):
                     _tally(summary, ingest(ledger, source, mail, ctx))
                     bar.update(1)
+            summary.notices.extend(f"注意：{line}，已跳过" for line in source.skipped_folders)
     except IntakeError:
         failures = int(ledger.get_state("connection_failures", "0")) + 1
         ledger.set_state("connection_failures", str(failures))

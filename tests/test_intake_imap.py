@@ -306,3 +306,34 @@ def test_watch_survives_the_server_being_away(tmp_path, dovecot, imap_account):
     assert watcher.returncode == 0, err
     assert "收取失败" in out and "新邮件 1 封" in out
     assert "Traceback" not in err
+
+
+def test_several_folders_including_a_chinese_one(tmp_path, dovecot, imap_account):
+    """QQ's Junk and 其他文件夹 (modified UTF-7 on the wire) are polled beside INBOX."""
+    user = imap_account.username
+    dovecot.create_folder(user, "其他文件夹")
+    dovecot.create_folder(user, "Junk")
+    dovecot.append(user, submission(0), when(20))
+    dovecot.append(user, submission(1), when(21), folder="其他文件夹")
+    dovecot.append(user, submission(2), when(22), folder="Junk")
+    config = write_config(
+        tmp_path / "office", imap_account, mailbox={"folder": ["INBOX", "其他文件夹", "Junk"]}
+    )
+    result = once(config)
+    assert result.returncode == 0, result.stderr
+    assert "新邮件 3 封" in result.stdout
+    assert "新邮件 0 封" in once(config).stdout
+    from intake.ledger import Ledger
+
+    with Ledger(config.parent / "data" / "ledger.sqlite3") as ledger:
+        folders = set(ledger.frame("locations")["folder"])
+    assert folders == {"INBOX", "其他文件夹", "Junk"}
+
+
+def test_a_missing_folder_is_skipped_not_fatal(tmp_path, dovecot, imap_account):
+    dovecot.append(imap_account.username, submission(0), when(20))
+    config = write_config(tmp_path / "o", imap_account, mailbox={"folder": ["INBOX", "Nope"]})
+    result = once(config)
+    assert result.returncode == 0, result.stderr
+    assert "新邮件 1 封" in result.stdout
+    assert "注意：邮箱中无法打开文件夹“Nope”" in result.stdout
