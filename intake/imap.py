@@ -28,9 +28,9 @@ CLIENT_ID = {"name": "hyjdb-intake", "version": "0.1", "vendor": "hengyang-jdb"}
 
 
 class ImapSource:
-    def __init__(self, settings, password: str) -> None:
+    def __init__(self, settings, secret: str) -> None:
         self.settings = settings
-        self._password = password
+        self._secret = secret  # the 授权码, from the environment; never logged
         self._client: IMAPClient | None = None
         self.skipped_folders: list[str] = []
         self._bad_folders: set[str] = set()
@@ -61,7 +61,7 @@ class ImapSource:
         try:
             if s.security == "starttls":
                 client.starttls(self._context())
-            client.login(s.username, self._password)
+            client.login(s.username, self._secret)
         except LoginError as exc:
             client.shutdown()
             raise LoginFailed(f"邮箱登录失败：用户名或授权码错误（{s.username}@{s.host}）") from exc

@@ -291,7 +291,7 @@ class Mail:
         if password is not None:  # nothing inside can be read
             records = [(r[0], None, NOT_MATERIAL, None, r[4]) for r in records]
         if kind == "zip":
-            blob = bl.make_zip(entries, password=password, seed=zlib.crc32(prefix.encode()))
+            blob = bl.make_zip(entries, seed=zlib.crc32(prefix.encode()), password=(password))
         else:
             blob = bl.make_7z(files7)
         return blob, records
