@@ -11,10 +11,12 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temp file and rename, so a crash never leaves a half-written file in place."""
+def atomic_write(path: Path, data: bytes, scratch: Path) -> None:
+    """Write via a temp file in ``scratch`` and rename, so a crash never leaves a half-written
+    file in place; ``scratch`` (on the same file system) is emptied when a worker starts."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    scratch.mkdir(parents=True, exist_ok=True)
+    tmp = scratch / f"{path.name}.{os.getpid()}.tmp"
     with open(tmp, "wb") as handle:
         handle.write(data)
         handle.flush()
@@ -27,6 +29,7 @@ class RawStore:
 
     def __init__(self, data_dir: Path) -> None:
         self.root = data_dir / "mail"
+        self.scratch = data_dir / "tmp"
 
     def relpath(self, digest: str) -> str:
         return f"mail/{digest[:2]}/{digest}.eml"
@@ -35,5 +38,5 @@ class RawStore:
         digest = sha256_hex(raw)
         path = self.root / digest[:2] / f"{digest}.eml"
         if not path.exists() or path.stat().st_size != len(raw):
-            atomic_write(path, raw)
+            atomic_write(path, raw, self.scratch)
         return digest

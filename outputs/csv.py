@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 
+from outputs._common import atomic_path
 from outputs.tables import ATTACHMENT_COLUMNS, UNIT_COLUMNS, ReportTables
 
 
@@ -23,9 +23,8 @@ def _int(value: object) -> str:
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
 
 
 def units_frame(tables: ReportTables) -> pd.DataFrame:

@@ -73,7 +73,10 @@ def worker(config: Config) -> Iterator[tuple[Ledger, Registry]]:
     except Timeout:
         raise BusyError(f"另一个进程正在使用数据目录 {data}，请勿同时运行两个任务") from None
     try:
-        shutil.rmtree(data / "tmp", ignore_errors=True)  # leftovers of an interrupted run
+        # Leftovers of an interrupted run: scratch files, half-written report temp files.
+        shutil.rmtree(data / "tmp", ignore_errors=True)
+        for stale in config.reports_dir.rglob(".*.tmp") if config.reports_dir.is_dir() else ():
+            stale.unlink(missing_ok=True)
         registry = load_registry(config.units_file)
         with Ledger(data / "ledger.sqlite3") as ledger:
             yield ledger, registry
