@@ -108,6 +108,10 @@ def test_every_report_kind_is_written(demo):
     assert {"汇总", "文件明细", "待确认"} <= set(sheets)
     notice = "\n".join(p.text for p in Document(reports / "通报草稿.docx").paragraphs)
     assert "金兰镇" in notice and "通报" in notice
+    # 西渡镇's report covers all six work items: it is the one award of the demo.
+    awarded = [r["unit"] for r in _rows(reports / "units.csv") if r["award"] == "true"]
+    assert awarded == ["西渡镇"]
+    assert [p.name for p in (reports / "荣誉证书").iterdir()] == ["荣誉证书_西渡镇.docx"]
 
 
 def test_report_rebuilds_the_same_content(demo, tmp_path):
