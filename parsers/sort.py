@@ -40,6 +40,13 @@ NATURE_LABELS = {
     "system_notice": "系统通知",
     "circular": "本办发出或点名多个单位的通知",
 }
+DEFECT_LABELS = {
+    "multipart without closing boundary": "缺少结束边界",
+    "multipart boundary not found": "找不到分段边界",
+    "multipart without boundary": "分段邮件缺少边界参数",
+    "parts found after the closing boundary": "结束边界之后仍有内容",
+    "nesting too deep": "嵌套层数过多",
+}
 _EMPTY = "空文件（0字节），不计为材料"
 _DOCUMENT_SUBTYPES = {"docx", "doc", "wps", "pdf", "rtf", "txt", "odt"}
 

@@ -14,7 +14,7 @@ from intake.models import RawMail
 from intake.rawstore import RawStore
 from parsers.headers import parse_header_block
 from parsers.mail import parse_mail
-from parsers.sort import NATURE_LABELS, SortedMail, SortRules, sort_mail
+from parsers.sort import DEFECT_LABELS, NATURE_LABELS, SortedMail, SortRules, sort_mail
 from parsers.units import Registry
 
 log = logging.getLogger(__name__)
@@ -158,6 +158,9 @@ def _status(sorted_mail: SortedMail, unit: str | None, overrides: Overrides) -> 
         return "ignored", f"非报送邮件：{NATURE_LABELS.get(sorted_mail.nature, sorted_mail.nature)}"
     if unit is None:
         return "review", sorted_mail.attribution.reason
+    if sorted_mail.defects:  # a broken structure may have hidden parts: staff should look
+        defects = "；".join(dict.fromkeys(DEFECT_LABELS.get(d, d) for d in sorted_mail.defects))
+        return "done", f"邮件结构有缺陷（{defects}），附件可能不完整，请核对原邮件"
     return "done", ""
 
 

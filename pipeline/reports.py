@@ -224,7 +224,8 @@ def _attachments(rows: pd.DataFrame, locations: pd.DataFrame, deadline: datetime
 
 
 def _review(messages: pd.DataFrame, joined: pd.DataFrame, tz) -> pd.DataFrame:
-    whole = messages[messages["status"].isin(["review", "failed", "ignored"])]
+    flagged = (messages["status"] == "done") & (messages["reason"] != "")
+    whole = messages[messages["status"].isin(["review", "failed", "ignored"]) | flagged]
     parts = joined[(joined["review_reason"] != "") & (joined["status"] != "ignored")]
     frame = pd.concat(
         [

@@ -1259,6 +1259,10 @@ def test_missing_close_boundary_still_yields_the_photo(run: Run):
         "活动照片.jpg",
     )
     assert row["sha256"] == files.sha256(jpg(171))
+    # The message stays with its unit but is flagged for staff: parts may be missing.
+    message = run.message("missing_close_boundary")
+    assert message["status"] == "done"
+    assert "缺少结束边界" in message["reason"]
 
 
 def test_zero_byte_attachment_is_never_a_material(run: Run):
