@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import schedule
 from filelock import FileLock, Timeout
@@ -43,6 +44,7 @@ from pipeline.reports import (
 
 log = logging.getLogger(__name__)
 PROGRESS_FROM = 20  # show a progress bar when a poll brings at least this many mails
+LEDGER_WAIT_S = 600  # how long a command waits for a running poll before giving up
 
 
 class BusyError(Exception):
@@ -63,25 +65,51 @@ class PollSummary:
 
 
 @contextlib.contextmanager
-def worker(config: Config) -> Iterator[tuple[Ledger, Registry]]:
-    """The data folder, locked for this process, with its ledger open."""
+def _locked(path: Path, wait_s: float, busy: str) -> Iterator[None]:
+    lock = FileLock(str(path))
+    try:
+        lock.acquire(timeout=wait_s)
+    except Timeout:
+        raise BusyError(busy) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
+def poller(config: Config) -> Iterator[None]:
+    """One mailbox worker (once, watch, reprocess) per data folder; a second one is refused."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    busy = f"另一个收取任务正在使用数据目录 {config.data_dir}，请勿同时运行两个"
+    with _locked(config.data_dir / ".worker.lock", 0, busy):
+        yield
+
+
+@contextlib.contextmanager
+def session(config: Config) -> Iterator[tuple[Ledger, Registry]]:
+    """Exclusive use of the ledger for one operation, waiting for a running poll to finish.
+
+    `watch` holds it only while it polls, so staff can correct and rebuild reports meanwhile.
+    """
     data = config.data_dir
     data.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(data / ".worker.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise BusyError(f"另一个进程正在使用数据目录 {data}，请勿同时运行两个任务") from None
-    try:
+    busy = f"数据目录 {data} 被另一个任务占用超过 {LEDGER_WAIT_S // 60} 分钟，请稍后再试"
+    with _locked(data / ".ledger.lock", LEDGER_WAIT_S, busy):
         # Leftovers of an interrupted run: scratch files, half-written report temp files.
         shutil.rmtree(data / "tmp", ignore_errors=True)
         for stale in config.reports_dir.rglob(".*.tmp") if config.reports_dir.is_dir() else ():
             stale.unlink(missing_ok=True)
-        registry = load_registry(config.units_file)
+        registry = load_registry(config.units_file)  # fresh: the office may have edited it
         with Ledger(data / "ledger.sqlite3") as ledger:
             yield ledger, registry
-    finally:
-        lock.release()
+
+
+@contextlib.contextmanager
+def worker(config: Config) -> Iterator[tuple[Ledger, Registry]]:
+    """A mailbox worker's whole run: the poller lock and the ledger."""
+    with poller(config), session(config) as opened:
+        yield opened
 
 
 def _context(config: Config, registry: Registry) -> Context:
@@ -210,14 +238,14 @@ def run_once(config: Config, now: datetime) -> PollSummary:
 
 def run_remind(config: Config, now: datetime) -> tuple[str, ReportSummary]:
     """催报 now, to every unit not submitted or incomplete (respecting the interval)."""
-    with worker(config) as (ledger, registry):
+    with session(config) as (ledger, registry):
         tables = build_tables(ledger, registry, config, now)
         result = send_reminders(ledger, config, registry, tables, now)
         return _say_notify("催报", result, config), write_reports(ledger, registry, config, now)
 
 
 def run_report(config: Config, now: datetime) -> ReportSummary:
-    with worker(config) as (ledger, registry):
+    with session(config) as (ledger, registry):
         return write_reports(ledger, registry, config, now)
 
 
@@ -240,35 +268,39 @@ def run_reprocess(config: Config, now: datetime) -> tuple[PollSummary, ReportSum
 
 def run_correction(config: Config, now: datetime, apply) -> tuple[str, ReportSummary]:
     """Apply one staff correction (``apply(ledger, ctx) -> message``), then rebuild reports."""
-    with worker(config) as (ledger, registry):
+    with session(config) as (ledger, registry):
         message = apply(ledger, _context(config, registry))
         return message, write_reports(ledger, registry, config, now)
 
 
 def run_watch(config: Config, clock, on_poll) -> None:
-    """Poll every ``schedule.poll_minutes`` until interrupted; one worker per data folder."""
-    with worker(config) as (ledger, registry):
+    """Poll every ``schedule.poll_minutes`` until interrupted; one worker per data folder.
+
+    The ledger is held only during a poll, so corrections and `report` can run in between.
+    """
+    with poller(config):
         failures = 0
 
         def job() -> None:
             nonlocal failures
             now = clock()
-            try:
-                summary = poll(ledger, registry, config)
-                failures = 0
-            except IntakeError as exc:
-                failures += 1
-                log.error("poll failed (%d in a row): %s", failures, exc)
-                on_poll(None, exc, failures)
-                summary = None
-            if summary is not None:
-                _receipts(ledger, registry, config, summary, now)
-            notices = _daily(ledger, registry, config, now)
-            if summary is not None:
-                summary.notices.extend(notices)
-                if not reports_current(ledger, config):
-                    summary.report = write_reports(ledger, registry, config, now)
-                on_poll(summary, None, 0)
+            with session(config) as (ledger, registry):
+                try:
+                    summary = poll(ledger, registry, config)
+                    failures = 0
+                except IntakeError as exc:
+                    failures += 1
+                    log.error("poll failed (%d in a row): %s", failures, exc)
+                    on_poll(None, exc, failures)
+                    summary = None
+                if summary is not None:
+                    _receipts(ledger, registry, config, summary, now)
+                notices = _daily(ledger, registry, config, now)
+                if summary is not None:
+                    summary.notices.extend(notices)
+                    if not reports_current(ledger, config):
+                        summary.report = write_reports(ledger, registry, config, now)
+                    on_poll(summary, None, 0)
 
         scheduler = schedule.Scheduler()
         scheduler.every(config.schedule.poll_minutes).minutes.do(job)
