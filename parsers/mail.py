@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from mailparser.utils import convert_mail_date
 
 from parsers.headers import decode_header_value, decode_param, decode_text, parse_address
-from parsers.mime import Entity, decode_body, parse_entity, transfer_encoding
+from parsers.mime import Entity, decode_body, decode_span, parse_entity, transfer_encoding
 
 log = logging.getLogger(__name__)
 
@@ -64,17 +64,7 @@ class ParsedMail:
 
 def payload(mail: ParsedMail, attachment: Attachment) -> bytes:
     """Decode one attachment; callers hash, write and drop it before decoding the next."""
-    entity_view = _SpanEntity(attachment)
-    return decode_body(mail.raw, entity_view)  # type: ignore[arg-type]
-
-
-class _SpanEntity:
-    """The minimal face of an Entity that ``decode_body`` needs."""
-
-    def __init__(self, attachment: Attachment) -> None:
-        self.start = attachment.start
-        self.end = attachment.end
-        self.headers = {"Content-Transfer-Encoding": attachment.encoding}
+    return decode_span(mail.raw, attachment.start, attachment.end, attachment.encoding)
 
 
 _AUTO_SUBJECT = re.compile(

@@ -151,8 +151,12 @@ def _b64decode(data: memoryview) -> bytes:
 
 def decode_body(raw: bytes, entity: Entity) -> bytes:
     """The decoded payload of a leaf entity (one part in memory at a time)."""
-    view = memoryview(raw)[entity.start : entity.end]
-    encoding = transfer_encoding(entity.headers)
+    return decode_span(raw, entity.start, entity.end, transfer_encoding(entity.headers))
+
+
+def decode_span(raw: bytes, start: int, end: int, encoding: str) -> bytes:
+    """Decode raw[start:end] from its Content-Transfer-Encoding without copying it first."""
+    view = memoryview(raw)[start:end]
     if encoding == "base64":
         return _b64decode(view)
     if encoding == "quoted-printable":
