@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from parsers.mail import html_to_text
+
 # URLs are ASCII: stop at the first non-ASCII character ("...k3m9提取码：" is common).
 _URL = re.compile(
     r"""(?:https?://|(?<![\w./])(?=[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/))[!#-;=?-~]+""", re.ASCII
@@ -22,8 +24,6 @@ _QUOTE_MARKERS = re.compile(
 )
 _BLOCKQUOTE = re.compile(r"<blockquote\b.*?</blockquote\s*>", re.I | re.S)
 _QQ_QUOTE = re.compile(r"<div[^>]*>\s*-+(?:&nbsp;|\s)*原始邮件.*", re.I | re.S)
-_TAG = re.compile(r"<[^>]+>")
-_HREF = re.compile(r"""href\s*=\s*["']?([^"'\s>]+)""", re.I)
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,7 @@ def own_text(text: str) -> str:
 
 def own_html_text(html: str) -> str:
     """The sender's own part of an HTML body as text, link targets kept in place."""
-    html = _QQ_QUOTE.sub("", _BLOCKQUOTE.sub("", html))
-    html = _HREF.sub(lambda m: f"> {m.group(1)} <", html)
-    return own_text(html_lib.unescape(_TAG.sub(" ", html)))
+    return own_text(html_to_text(_QQ_QUOTE.sub("", _BLOCKQUOTE.sub("", html))))
 
 
 def _clean(url: str) -> str:

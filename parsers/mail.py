@@ -10,6 +10,7 @@ gb2312-labelled names). Bodies and attachments come from the byte-level walker i
 
 from __future__ import annotations
 
+import html as html_lib
 import logging
 import re
 import unicodedata
@@ -162,18 +163,16 @@ def _text_of(raw: bytes, entity: Entity) -> str:
 
 _TAG = re.compile(r"<[^>]+>")
 _DROP_BLOCKS = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_HREF = re.compile(r"""<a\b[^>]*?href\s*=\s*["']?([^"'\s>]+)[^>]*>""", re.IGNORECASE)
+_HREF = re.compile(r"""<[a-z]+\b[^>]*?href\s*=\s*["']?([^"'\s>]+)[^>]*>""", re.IGNORECASE)
 _BREAKS = re.compile(r"<(br|/p|/div|/tr|/li|/h\d)\b[^>]*>", re.IGNORECASE)
 
 
 def html_to_text(html: str) -> str:
     """Readable text of an HTML body, keeping link targets in place (cloud links live there)."""
-    import html as html_lib
-
     text = _DROP_BLOCKS.sub(" ", html)
     text = _HREF.sub(lambda m: f" {m.group(1)} ", text)
     text = _BREAKS.sub("\n", text)
-    text = _TAG.sub("", text)
+    text = _TAG.sub(" ", text)
     text = html_lib.unescape(text)
     return re.sub(r"[ \t\u00a0]+", " ", text)
 
