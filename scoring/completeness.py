@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from outputs.tables import UNIT_COLUMNS
 from scoring._frames import (
     CATEGORY_CODE,
     MESSAGE_COLUMNS,
@@ -20,23 +21,8 @@ from scoring._frames import (
 )
 from scoring.rubric import REQUIRED_CATEGORIES
 
-STATUS_COLUMNS = (
-    "unit",
-    "category",
-    "submitted",
-    "on_time",
-    "first_received",
-    "last_received",
-    "photos",
-    "reports",
-    "deeds",
-    "videos",
-    "video_links",
-    "complete",
-    "missing",
-    "days_late",
-    "deadline",
-)
+# The contract's unit columns up to ``missing`` (scores and decisions come later), plus two.
+STATUS_COLUMNS = (*UNIT_COLUMNS[: UNIT_COLUMNS.index("missing") + 1], "days_late", "deadline")
 
 
 def completeness(
