@@ -108,7 +108,13 @@ DEFAULT_LINK_HOSTS = [
     "caiyun.139.com",
     "yunpan.360.cn",
     "pan.quark.cn",
+    "drive.uc.cn",
+    "www.123pan.com",
+    "www.123865.com",
     "www.lanzoui.com",
+    "www.lanzoux.com",
+    "www.lanzouw.com",
+    "yun.139.com",
 ]
 
 
