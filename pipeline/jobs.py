@@ -184,7 +184,10 @@ def poll(ledger: Ledger, registry: Registry, config: Config) -> PollSummary:
                 )
         raise
     ledger.set_state("connection_failures", "0")
+    handled = set(summary.messages)  # a mail that just failed waits for the next poll
     for row in ledger.retryable(ctx.max_attempts):
+        if row.id in handled:
+            continue
         raw = (config.data_dir / row.raw_path).read_bytes()
         retried = ledger.begin_message(
             row.sha256, row.raw_path, len(raw), row.received_at, row.time_source
