@@ -12,15 +12,9 @@ import re
 import unicodedata
 from pathlib import Path, PurePosixPath
 
+from contract import CATEGORY_LABELS
 from intake.ledger import Ledger
 
-CATEGORY_DIRS = {
-    "photo": "照片",
-    "report": "总结报告",
-    "deeds": "事迹材料",
-    "video": "视频",
-    "other": "其他",
-}
 REVIEW_DIR = "待确认"
 _FORBIDDEN = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 _MAX_NAME_BYTES = 180
@@ -72,7 +66,7 @@ class Placer:
         if stored is not None and (not forced or stored[1] == category):
             self._chosen[key] = stored
             return stored[0], stored[1], False
-        folder = PurePosixPath(unit_folder(unit)) / CATEGORY_DIRS[category]
+        folder = PurePosixPath(unit_folder(unit)) / CATEGORY_LABELS[category]
         name = safe_name(name)
         stem, suffix = os.path.splitext(name)
         candidate = (folder / name).as_posix()

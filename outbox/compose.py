@@ -18,8 +18,9 @@ from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime, formatdate, make_msgid
 
+from contract import CATEGORIES, CATEGORY_LABELS, MISSING_NOUNS
+
 __all__ = [
-    "CATEGORY_NAMES",
     "COUNT_NAMES",
     "MISSING_NAMES",
     "POLICY",
@@ -28,28 +29,11 @@ __all__ = [
     "reminder",
 ]
 
-# File categories (SPEC codes) as they are named in the materials tree.
-CATEGORY_NAMES: dict[str, str] = {
-    "photo": "照片",
-    "report": "总结报告",
-    "deeds": "事迹材料",
-    "video": "视频",
-    "other": "其他",
-}
 # The ``missing`` codes of units.csv (``photos`` is plural there); ``photo`` accepted as well.
-MISSING_NAMES: dict[str, str] = {
-    "photos": "活动照片",
-    "photo": "活动照片",
-    "report": "总结报告",
-    "deeds": "事迹材料",
-    "video": "视频资料",
-}
+MISSING_NAMES: dict[str, str] = {**MISSING_NOUNS, "photo": MISSING_NOUNS["photos"]}
 # The count columns of units.csv: (key, name, measure word).
 COUNT_NAMES: tuple[tuple[str, str, str], ...] = (
-    ("photos", "照片", "张"),
-    ("reports", "总结报告", "份"),
-    ("deeds", "事迹材料", "份"),
-    ("videos", "视频", "个"),
+    *((c.count_column, c.label, c.measure) for c in CATEGORIES if c.count_column),
     ("video_links", "视频链接", "个"),
 )
 _LINK_PREFIXES = ("http://", "https://")
@@ -191,7 +175,7 @@ def _file_lines(files: list[tuple[str, str]]) -> list[str]:
     if not files:
         return ["  本邮件未发现可归档的附件或视频链接。如有遗漏，请重新发送。"]
     lines: list[str] = []
-    for code, name in CATEGORY_NAMES.items():
+    for code, name in CATEGORY_LABELS.items():
         members = [filename for filename, category in files if category == code]
         if not members:
             continue
@@ -199,7 +183,7 @@ def _file_lines(files: list[tuple[str, str]]) -> list[str]:
         for filename in members:
             mark = "（链接）" if filename.strip().lower().startswith(_LINK_PREFIXES) else ""
             lines.append(f"    · {mark}{_one_line(filename)}")
-    unknown = [(f, c) for f, c in files if c not in CATEGORY_NAMES]
+    unknown = [(f, c) for f, c in files if c not in CATEGORY_LABELS]
     if unknown:
         lines.append(f"  其他（{len(unknown)}）：")
         lines.extend(f"    · {_one_line(filename)}" for filename, _ in unknown)

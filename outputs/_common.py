@@ -18,30 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-# Contract codes (units.csv ``missing``) -> the category names staff use.
-MISSING_LABELS = {
-    "photos": "照片",
-    "report": "总结报告",
-    "deeds": "事迹材料",
-    "video": "视频",
-}
-
-# attachments.csv ``category`` -> folder / display name.
-CATEGORY_LABELS = {
-    "photo": "照片",
-    "report": "总结报告",
-    "deeds": "事迹材料",
-    "video": "视频",
-    "other": "其他",
-}
-
-# units.csv ``notice_reasons`` codes; project codes without a label are shown as they are.
-REASON_LABELS = {
-    "not_submitted": "未报送",
-    "late": "逾期报送",
-    "incomplete": "材料不全",
-    "low_score": "评分偏低",
-}
+from contract import CATEGORY_LABELS, MISSING_LABELS, NOTICE_REASON_LABELS
 
 KIND_LABELS = {"file": "文件", "link": "链接"}
 
@@ -87,7 +64,7 @@ def missing_label(value: Any, sep: str = "、") -> str:
 
 def reasons_label(value: Any, sep: str = "、") -> str:
     """``late;incomplete`` -> ``逾期报送、材料不全``; unknown project codes pass through."""
-    return sep.join(REASON_LABELS.get(code, code) for code in split_codes(value))
+    return sep.join(NOTICE_REASON_LABELS.get(code, code) for code in split_codes(value))
 
 
 def category_label(value: Any) -> str:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from contract import ATTACHMENT_COLUMNS, UNIT_COLUMNS
 from outputs._common import atomic_path
-from outputs.tables import ATTACHMENT_COLUMNS, UNIT_COLUMNS, ReportTables
+from outputs.tables import ReportTables
 
 
 def _iso(value: object) -> str:

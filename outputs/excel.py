@@ -25,9 +25,9 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from contract import CATEGORIES, MISSING_LABELS
 from outputs._common import (
     KIND_LABELS,
-    MISSING_LABELS,
     atomic_path,
     category_label,
     display_width,
@@ -79,11 +79,10 @@ _BODY_ALIGNMENTS = {wrap: Alignment(vertical="top", wrap_text=wrap) for wrap in 
 _MIN_WIDTH = 6
 _MAX_WIDTH = 60
 
-# Unit count column per ``missing`` code: which cells to mark when that material is missing.
+# Unit count columns per ``missing`` code: which cells to mark when that material is missing
+# (a video link satisfies the video requirement, so both video columns are marked).
 _MISSING_COUNT_COLUMNS = {
-    "photos": ("photos",),
-    "report": ("reports",),
-    "deeds": ("deeds",),
+    **{c.required: (c.count_column,) for c in CATEGORIES if c.required},
     "video": ("videos", "video_links"),
 }
 
@@ -246,11 +245,7 @@ def _summary_columns() -> list[Column]:
         Column("首次报送时间", _field("first_received"), "datetime"),
         Column("最后报送时间", _field("last_received"), "datetime"),
         Column("逾期天数", _field("days_late"), "float", "0.0"),
-        Column("照片", _field("photos"), "int", "0"),
-        Column("总结报告", _field("reports"), "int", "0"),
-        Column("事迹材料", _field("deeds"), "int", "0"),
-        Column("视频", _field("videos"), "int", "0"),
-        Column("视频链接", _field("video_links"), "int", "0"),
+        *(Column(header, _field(key), "int", "0") for key, header in _COUNT_HEADERS.items()),
         Column("材料齐全", lambda r: yes_no(r.get("complete"))),
         Column("缺少材料", lambda r: missing_label(r.get("missing"))),
         Column("得分", _field("score"), "float", "0.0"),
@@ -267,10 +262,7 @@ def _summary_columns() -> list[Column]:
 
 
 _COUNT_HEADERS = {
-    "photos": "照片",
-    "reports": "总结报告",
-    "deeds": "事迹材料",
-    "videos": "视频",
+    **{c.count_column: c.label for c in CATEGORIES if c.count_column},
     "video_links": "视频链接",
 }
 

@@ -23,8 +23,8 @@ from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Mm, Pt
 
+from contract import NOTICE_REASON_LABELS
 from outputs._common import (
-    REASON_LABELS,
     atomic_path,
     chinese_ordinal,
     display_width,
@@ -120,7 +120,7 @@ def _entry(record: dict[str, Any], code: str) -> str:
     if code == "low_score":
         score = record.get("score")
         return name if is_missing(score) else f"{name}（{float(score):.1f}分）"
-    if code not in REASON_LABELS:
+    if code not in NOTICE_REASON_LABELS:
         return f"{name}（{xml_safe(code)}）"
     return name
 

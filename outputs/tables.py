@@ -11,41 +11,7 @@ from datetime import datetime
 
 import pandas as pd
 
-# units.csv columns, in contract order (SPEC "Contract").
-UNIT_COLUMNS = (
-    "unit",
-    "category",
-    "submitted",
-    "on_time",
-    "first_received",
-    "last_received",
-    "photos",
-    "reports",
-    "deeds",
-    "videos",
-    "video_links",
-    "complete",
-    "missing",
-    "score",
-    "rank",
-    "award",
-    "notice",
-    "notice_reasons",
-)
-
-# attachments.csv columns, in contract order.
-ATTACHMENT_COLUMNS = (
-    "message_id",
-    "uid",
-    "received_at",
-    "sender",
-    "unit",
-    "filename",
-    "category",
-    "size",
-    "sha256",
-    "path",
-)
+from contract import INTEGRITY_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -63,7 +29,7 @@ class Campaign:
 class ReportTables:
     """Everything a report may show. DataFrames are never mutated by writers.
 
-    units: one row per registry unit, registry order. Columns: UNIT_COLUMNS plus
+    units: one row per registry unit, registry order. Columns: contract.UNIT_COLUMNS plus
         ``grade`` (优秀/良好/基本合格/不合格, "" when not submitted),
         ``deduction`` (float, 绩效考评扣分),
         ``needs_manual`` (bool: a report without a text layer),
@@ -73,8 +39,9 @@ class ReportTables:
         Types: bools are bool; counts int; score float; rank Int64 (<NA> when not submitted);
         first/last_received pandas Timestamps in the deadline's offset (NaT when none);
         missing and notice_reasons are ';'-joined strings.
-    attachments: one row per stored file per message, plus one per cloud link: ATTACHMENT_COLUMNS
-        plus ``kind`` ("file" | "link"), ``link_code`` (提取码 or ""), ``late`` (bool),
+    attachments: one row per stored file per message, plus one per cloud link:
+        contract.ATTACHMENT_COLUMNS plus ``kind`` ("file" | "link"), ``link_code`` (提取码 or ""),
+        ``late`` (bool),
         ``review_reason`` (Chinese, "" when none). received_at is a Timestamp in the deadline's
         offset; size Int64 (<NA> for links); uid Int64 (<NA> for the folder source).
     breakdown: unit, criterion (Chinese label), points (float), max_points (float), evidence (str).
@@ -83,6 +50,7 @@ class ReportTables:
     individuals: candidate outstanding individuals: name, unit, document, excerpt.
     corrections: staff corrections: created_at, author, kind (Chinese), target, value, reason.
     sent: mail the office sent: created_at, kind (Chinese), unit, recipient, subject, status.
+    integrity: findings for staff to judge (疑点): INTEGRITY_COLUMNS, one row per finding.
     attachments and review also carry ``ref``: the 编号 staff give to correction commands
     ("12" a message, "12-3" a file).
     """
@@ -95,3 +63,6 @@ class ReportTables:
     campaign: Campaign
     corrections: pd.DataFrame = field(default_factory=pd.DataFrame)
     sent: pd.DataFrame = field(default_factory=pd.DataFrame)
+    integrity: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(INTEGRITY_COLUMNS))
+    )

@@ -21,7 +21,6 @@ from parsers.units import Registry
 
 log = logging.getLogger(__name__)
 
-CATEGORIES = ("photo", "report", "deeds", "video", "other")
 # Attribution levels, most trusted first (SPEC "Attribution trusts, in order").
 LEVELS = ("registered", "learned", "subject", "filename", "title", "body")
 LEVEL_LABELS = {

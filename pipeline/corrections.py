@@ -16,18 +16,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
+from contract import category_code
 from intake.ledger import Ledger
 from intake.rawstore import RawStore
 from parsers.units import Registry
 from pipeline.process import Context, Outcome, process
-
-CATEGORY_NAMES = {
-    "photo": "photo", "照片": "photo",
-    "report": "report", "总结报告": "report", "报告": "report",
-    "deeds": "deeds", "事迹材料": "deeds", "事迹": "deeds",
-    "video": "video", "视频": "video",
-    "other": "other", "其他": "other",
-}  # fmt: skip
 
 
 class CorrectionError(Exception):
@@ -111,7 +104,7 @@ def assign(ledger: Ledger, ctx: Context, ref: str, unit: str, reason: str, now: 
 def set_category(
     ledger: Ledger, ctx: Context, ref: str, category: str, reason: str, now: datetime
 ) -> str:
-    code = CATEGORY_NAMES.get(category.strip())
+    code = category_code(category)
     if code is None:
         raise CorrectionError(f"类别“{category}”无效，可选：照片、总结报告、事迹材料、视频、其他")
     target = resolve_target(ledger, ref)

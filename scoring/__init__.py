@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from outputs.tables import UNIT_COLUMNS
+from contract import UNIT_COLUMNS
 from scoring._frames import MATERIAL_COLUMNS, MESSAGE_COLUMNS, require_columns
 from scoring.completeness import completeness
 from scoring.decisions import decide, individuals

@@ -20,9 +20,6 @@ MATERIAL_COLUMNS = (
 )
 DOCUMENT_COLUMNS = ("sha256", "title", "text", "has_text_layer", "problem")
 
-# Category codes of `materials.category` behind each required category name of `missing`.
-CATEGORY_CODE = {"photos": "photo", "report": "report", "deeds": "deeds", "video": "video"}
-
 
 def require_columns(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
     missing = [column for column in columns if column not in frame.columns]

@@ -7,9 +7,8 @@ from datetime import datetime
 
 import pandas as pd
 
-from outputs.tables import UNIT_COLUMNS
+from contract import REQUIRED, REQUIRED_CATEGORY, UNIT_COLUMNS
 from scoring._frames import (
-    CATEGORY_CODE,
     MESSAGE_COLUMNS,
     aware,
     campaign_tz,
@@ -19,7 +18,6 @@ from scoring._frames import (
     utc_times,
     valid_materials,
 )
-from scoring.rubric import REQUIRED_CATEGORIES
 
 # The contract's unit columns up to ``missing`` (scores and decisions come later), plus two.
 STATUS_COLUMNS = (*UNIT_COLUMNS[: UNIT_COLUMNS.index("missing") + 1], "days_late", "deadline")
@@ -91,17 +89,15 @@ def completeness(
         n_links = int(link_counts.get(unit, 0))
         present = {
             name: (count(code) + (n_links if code == "video" else 0)) > 0
-            for name, code in CATEGORY_CODE.items()
+            for name, code in REQUIRED_CATEGORY.items()
         }
-        missing = [name for name in REQUIRED_CATEGORIES if not present[name]]
+        missing = [name for name in REQUIRED if not present[name]]
 
         days_late = 0.0
         on_time = False
         if submitted:
             steps = [first] + [
-                first_seen[(unit, CATEGORY_CODE[name])]
-                for name in REQUIRED_CATEGORIES
-                if present[name]
+                first_seen[(unit, REQUIRED_CATEGORY[name])] for name in REQUIRED if present[name]
             ]
             latest = max(steps)
             on_time = bool(latest <= unit_deadline)

@@ -8,8 +8,9 @@ import unicodedata
 
 import pandas as pd
 
+from contract import NOTICE_CODES
 from scoring._frames import DOCUMENT_COLUMNS, require_columns, valid_materials
-from scoring.rubric import NOTICE_CODES, ScoringConfig
+from scoring.rubric import ScoringConfig
 from scoring.substance import sentences
 
 DECISION_COLUMNS = ("rank", "award", "notice", "notice_reasons", "deduction")

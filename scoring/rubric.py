@@ -20,12 +20,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-REQUIRED_CATEGORIES = ("photos", "report", "deeds", "video")
-"""The four required categories, in the order ``missing`` lists them (SPEC Contract)."""
-
-NOTICE_CODES = ("not_submitted", "late", "incomplete", "low_score")
-"""Notice reason codes, in the fixed order ``notice_reasons`` lists them."""
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

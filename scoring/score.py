@@ -19,6 +19,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from contract import MISSING_NOUNS, REQUIRED_CATEGORY
 from scoring._frames import (
     DOCUMENT_COLUMNS,
     aware,
@@ -33,12 +34,7 @@ SCORE_COLUMNS = ("unit", "score", "grade", "needs_manual", "volunteers")
 BREAKDOWN_COLUMNS = ("unit", "criterion", "points", "max_points", "evidence")
 
 LABEL_TIMELINESS = "按时报送"
-LABEL_COMPLETE = {
-    "photos": "材料齐全：活动照片",
-    "report": "材料齐全：总结报告",
-    "deeds": "材料齐全：事迹材料",
-    "video": "材料齐全：视频资料",
-}
+LABEL_COMPLETE = {code: f"材料齐全：{noun}" for code, noun in MISSING_NOUNS.items()}
 LABEL_RICH_PHOTOS = "材料丰富：照片数量"
 LABEL_RICH_VIDEOS = "材料丰富：视频数量"
 LABEL_RICH_DEEDS = "材料丰富：事迹材料数量"
@@ -46,7 +42,6 @@ LABEL_RICH_REPORT = "材料丰富：总结报告篇幅"
 LABEL_SUBSTANCE = "工作成效："
 LABEL_VOLUNTEERS = "工作成效：志愿者招募人数"
 LABEL_MANUAL = "工作成效（需人工评分）"
-NAME_OF = {"photos": "活动照片", "report": "总结报告", "deeds": "事迹材料", "video": "视频资料"}
 NOT_SUBMITTED = "未报送"
 
 
@@ -204,15 +199,18 @@ def score(
             "deeds": int(record["deeds"]),
             "video": int(record["videos"]) + int(record["video_links"]),
         }
-        codes = {"photos": "photo", "report": "report", "deeds": "deeds", "video": "video"}
         for name, label in LABEL_COMPLETE.items():
             max_points = getattr(complete_rule, name)
             if counts[name] > 0:
-                first = first_files.get((unit, codes[name]), "")
-                evidence = f"已报送{NAME_OF[name]}：{first}" if first else f"已报送{NAME_OF[name]}"
+                first = first_files.get((unit, REQUIRED_CATEGORY[name]), "")
+                evidence = (
+                    f"已报送{MISSING_NOUNS[name]}：{first}"
+                    if first
+                    else f"已报送{MISSING_NOUNS[name]}"
+                )
                 unit_rows.append((label, _points(max_points), max_points, evidence))
             else:
-                unit_rows.append((label, 0.0, max_points, f"缺少{NAME_OF[name]}"))
+                unit_rows.append((label, 0.0, max_points, f"缺少{MISSING_NOUNS[name]}"))
 
         # Richness.
         for label, count, cap, max_points, what, measure in (

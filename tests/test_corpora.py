@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
+from contract import CATEGORY_CODES
 from parsers.mail import ParsedMail, parse_mail, payload
-from parsers.sort import CATEGORIES, sort_mail
+from parsers.sort import sort_mail
 from parsers.units import load_registry
 from pipeline.config import load_config
 from pipeline.jobs import _context
@@ -303,7 +304,7 @@ def test_sort_mail_survives(entry: dict, sorting, tmp_path: Path):
     result = sort_mail(mail, staging, registry, rules, {})
     for item in result.files:
         assert item.kind in ("file", "link", "skipped")
-        assert item.category in CATEGORIES
+        assert item.category in CATEGORY_CODES
         if item.kind == "file":
             assert item.staged is not None and item.staged.is_file()
             assert item.staged.resolve().is_relative_to(staging.resolve())

@@ -16,7 +16,8 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
-from outputs.tables import ATTACHMENT_COLUMNS, UNIT_COLUMNS, Campaign, ReportTables
+from contract import ATTACHMENT_COLUMNS, UNIT_COLUMNS
+from outputs.tables import Campaign, ReportTables
 
 TZ = timezone(timedelta(hours=8))
 DEADLINE = datetime(2020, 12, 31, 23, 59, 59, tzinfo=TZ)

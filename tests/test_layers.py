@@ -1,0 +1,72 @@
+"""The data flows one way: no stage imports a layer above it (DESIGN "Data flows one way").
+
+mailbox → intake → parsers → scoring → outputs; outbox (the mail the office sends) and pipeline
+(the application layer that wires them) sit above; the console and the CLI on top. ``contract``
+is the SPEC as data and may be imported by everyone; it imports nothing of the project.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests.support.project import REPO
+
+# package -> the project packages it may import (itself always allowed)
+ALLOWED = {
+    "contract": set(),
+    "intake": {"contract"},
+    "parsers": {"contract"},
+    "scoring": {"contract"},
+    "outputs": {"contract", "scoring"},
+    "outbox": {"contract", "parsers"},
+    "pipeline": {"contract", "intake", "parsers", "scoring", "outputs", "outbox"},
+    "console": {"contract", "intake", "parsers", "scoring", "outputs", "outbox", "pipeline"},
+}
+PROJECT = {*ALLOWED, "run_pipeline", "tests", "benchmarks", "tools"}
+
+
+def _modules() -> list[tuple[str, Path]]:
+    found = []
+    for package in ALLOWED:
+        single = REPO / f"{package}.py"
+        if single.is_file():
+            found.append((package, single))
+        folder = REPO / package
+        if folder.is_dir():
+            found += [(package, path) for path in sorted(folder.rglob("*.py"))]
+    return found
+
+
+def _imports(path: Path) -> set[str]:
+    """Top-level project packages a module imports, wherever the import statement is."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names & PROJECT
+
+
+MODULES = _modules()
+
+
+def test_every_layer_has_modules():
+    assert {package for package, _ in MODULES} >= {"intake", "parsers", "scoring", "outputs"}
+
+
+@pytest.mark.parametrize(
+    ("package", "path"), MODULES, ids=[str(p.relative_to(REPO)) for _, p in MODULES]
+)
+def test_no_stage_imports_a_layer_above_it(package: str, path: Path):
+    above = _imports(path) - ALLOWED[package] - {package}
+    assert not above, f"{path.relative_to(REPO)} imports {sorted(above)}"
+
+
+def test_the_check_catches_an_upward_import(tmp_path: Path):
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from outputs.tables import ReportTables\n", encoding="utf-8")
+    assert _imports(module) - ALLOWED["scoring"] - {"scoring"} == {"outputs"}
