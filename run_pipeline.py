@@ -16,6 +16,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from intake.ledger import LedgerError
 from intake.models import IntakeError
 from parsers.units import RegistryError
 from pipeline import corrections
@@ -235,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except (ConfigError, RegistryError) as exc:
         print(f"配置错误：{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except LedgerError as exc:
+        print(f"数据错误：{exc}", file=sys.stderr)
         return EXIT_CONFIG
     except CorrectionError as exc:
         print(f"无法更正：{exc}", file=sys.stderr)

@@ -11,12 +11,12 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
-SCHEMA_VERSION = 1
-_SCHEMA = """
+_SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY,
@@ -117,6 +117,32 @@ CREATE TABLE IF NOT EXISTS sent (
 CREATE INDEX IF NOT EXISTS sent_kind ON sent(kind, unit, recipient);
 """
 
+# Each step brings a ledger from the version before it to its own version; a new ledger is made
+# by the same steps, so the path an upgrade takes is the path every test runs. Never edit a
+# released step: add one.
+_MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (1, _SCHEMA_V1),
+    (
+        2,
+        """
+        -- Facts measured once per stored image or video (perceptual hash, EXIF capture time,
+        -- duration ...), as JSON written by the integrity checks; ``version`` names the probe
+        -- that measured them, so a better probe measures again.
+        CREATE TABLE media (
+            sha256 TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            facts TEXT NOT NULL
+        );
+        """,
+    ),
+)
+SCHEMA_VERSION = _MIGRATIONS[-1][0]
+
+
+class LedgerError(Exception):
+    """The ledger cannot be used by this program; the message is one Chinese line."""
+
+
 # Staff corrections; each survives re-runs and ``reprocess`` (SPEC office workflow).
 CORRECTION_KINDS = (
     "assign_message",
@@ -182,13 +208,65 @@ class Ledger:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
-        self._db.execute(
-            "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-        )
+        try:
+            self._refuse_newer()  # before anything writes to the file (WAL mode does)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def schema_version(self) -> int:
+        """0 for a new, empty database."""
+        known = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
+        ).fetchone()
+        if not known:
+            return 0
+        row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _refuse_newer(self) -> None:
+        version = self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise LedgerError(
+                f"数据库 {self.path} 由更新版本的程序创建（结构版本 {version}，本程序支持 "
+                f"{SCHEMA_VERSION}），请使用新版程序，或换一个数据目录"
+            )
+
+    def _migrate(self) -> None:
+        """Bring an older ledger up to this program's schema, after a backup copy."""
+        version = self.schema_version()
+        if version == SCHEMA_VERSION:
+            return
+        if version > 0:
+            self._backup(version)
+        for step, script in _MIGRATIONS:
+            if step <= version:
+                continue
+            # Each step commits as one transaction: a crash leaves the ledger at a known version.
+            try:
+                self._db.executescript(
+                    f"BEGIN IMMEDIATE;{script};INSERT OR REPLACE INTO meta "
+                    f"VALUES ('schema_version', '{step}');COMMIT;"
+                )
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def _backup(self, version: int) -> Path:
+        """A consistent copy of the ledger before it changes: data/backups/ledger-v1-….sqlite3."""
+        folder = self.path.parent / "backups"
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        target = folder / f"{self.path.stem}-v{version}-{stamp}{self.path.suffix}"
+        with sqlite3.connect(target) as copy:
+            self._db.backup(copy)
+        copy.close()
+        return target
 
     def close(self) -> None:
         self._db.close()
@@ -515,6 +593,7 @@ class Ledger:
             "sender_map",
             "corrections",
             "sent",
+            "media",
         ):
             raise ValueError(table)
         return pd.read_sql_query(f"SELECT * FROM {table} ORDER BY 1", self._db)
