@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from parsers.mail import html_to_text
+from parsers.html_text import html_to_text
 
 # URLs are ASCII: stop at the first non-ASCII character ("...k3m9提取码：" is common).
 _URL = re.compile(
@@ -22,7 +22,6 @@ _QUOTE_MARKERS = re.compile(
     r"在\s.{1,80}写道[:：]|On .{1,120} wrote:|发件人[:：].{0,80}$|From:\s.+$)",
     re.I | re.M,
 )
-_BLOCKQUOTE = re.compile(r"<blockquote\b.*?</blockquote\s*>", re.I | re.S)
 _QQ_QUOTE = re.compile(r"<div[^>]*>\s*-+(?:&nbsp;|\s)*原始邮件.*", re.I | re.S)
 
 
@@ -43,7 +42,7 @@ def own_text(text: str) -> str:
 
 def own_html_text(html: str) -> str:
     """The sender's own part of an HTML body as text, link targets kept in place."""
-    return own_text(html_to_text(_QQ_QUOTE.sub("", _BLOCKQUOTE.sub("", html))))
+    return own_text(html_to_text(_QQ_QUOTE.sub("", html), drop_quotes=True))
 
 
 def _clean(url: str) -> str:

@@ -6,26 +6,50 @@ users see (subject, display names, file names) goes through ``parsers.headers``,
 mail-parser decodes it with errors ignored (it silently drops GBK-only characters of
 gb2312-labelled names). Bodies and attachments come from the byte-level walker in
 ``parsers.mime`` so large parts are never copied twice.
+
+Nothing here fails a whole message: a part whose headers or body cannot be handled is still
+listed, with a ``problem`` for the review queue, and the walk goes on (SPEC: a bad part is kept
+or skipped with a reason, the rest of the message is processed).
 """
 
 from __future__ import annotations
 
-import html as html_lib
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from mailparser.utils import convert_mail_date
 
-from parsers.headers import decode_header_value, decode_param, decode_text, parse_address
-from parsers.mime import Entity, decode_body, decode_span, parse_entity, transfer_encoding
+from parsers import nature as nature_signs
+from parsers.headers import (
+    Decoded,
+    decode_text,
+    decode_value,
+    filename_of,
+    parse_address,
+    split_params,
+)
+from parsers.html_text import html_to_text
+from parsers.mime import (
+    TOO_DEEP,
+    Entity,
+    decode_body,
+    decode_span,
+    flatten,
+    parse_entity,
+    transfer_encoding,
+)
 
 log = logging.getLogger(__name__)
 
-MAX_FORWARD_DEPTH = 5
+MAX_FORWARD_DEPTH = 5  # attached messages parsed as messages; deeper ones are listed flat
 _CID_REF = re.compile(r"""cid:([^"'\s>)]+)""", re.IGNORECASE)
+TOO_DEEP_PROBLEM = "嵌套层数过多（转发或分段超过上限），未逐层展开，已单独列出，请人工核对原邮件"
+TOO_MANY_PROBLEM = "嵌套层数过多且分段数量超过上限，其余内容未展开，已原样保存，请人工核对原邮件"
+PART_PROBLEM = "该附件的头部或内容无法解析，已用替代名称保存，请人工核对原邮件"
+FORWARD_PROBLEM = "转发的邮件无法解析，已原样保存，请人工核对"
 
 
 @dataclass(frozen=True)
@@ -41,6 +65,8 @@ class Attachment:
     end: int
     encoding: str
     suspect_name: bool  # the name could not be decoded without loss
+    guessed_name: bool = False  # raw 8-bit name bytes whose charset nothing declared
+    problem: str = ""  # Chinese reason for the review queue when the part was not handled fully
 
     @property
     def encoded_size(self) -> int:
@@ -61,67 +87,14 @@ class ParsedMail:
     nature: str  # "" for an ordinary mail; else why it is no submission (auto_reply, bounce, ...)
     defects: tuple[str, ...]
     raw: bytes  # the buffer the attachment spans point into
+    # The nature from declared signs only (headers), for a sender the units file registers:
+    # a guess from its local part or subject must not take a unit's own mail away from it.
+    declared_nature: str = ""
 
 
 def payload(mail: ParsedMail, attachment: Attachment) -> bytes:
     """Decode one attachment; callers hash, write and drop it before decoding the next."""
     return decode_span(mail.raw, attachment.start, attachment.end, attachment.encoding)
-
-
-_AUTO_SUBJECT = re.compile(
-    r"^\s*(自动回复|自动答复|auto(matic)?[ -]?reply|out of (the )?office|休假|退信|"
-    r"undeliver|delivery status notification|mail delivery (failed|failure)|"
-    r"returned mail|系统退信|投递失败)",
-    re.IGNORECASE,
-)
-_BOUNCE_SENDERS = ("mailer-daemon", "postmaster", "mail-daemon")
-# Mail-system and service senders (QQ's 10000@qq.com is the QQ Mail system account).
-_SYSTEM_SENDERS = {
-    "10000",
-    "system",
-    "service",
-    "notice",
-    "notify",
-    "notification",
-    "notifications",
-    "admin",
-    "webmaster",
-    "newsletter",
-    "news",
-    "alert",
-    "alerts",
-    "security",
-}
-_SYSTEM_SUBJECT = re.compile(
-    r"^\s*[【\[]?\s*(系统通知|系统消息|系统提醒|安全提醒|登录提醒|账号安全|邮箱容量|QQ邮箱团队)",
-    re.I,
-)
-
-
-def _nature(headers, sender: str, subject: str, content_type: str) -> str:
-    """Why a mail is no submission, from headers alone; "" for an ordinary mail."""
-    local = sender.split("@", 1)[0]
-    if content_type == "multipart/report" or local in _BOUNCE_SENDERS:
-        return "bounce"
-    auto = str(headers.get("Auto-Submitted", "") or "").strip().lower()
-    if auto and auto != "no":
-        return "auto_reply"
-    if headers.get("X-Autoreply") or headers.get("X-Autorespond"):
-        return "auto_reply"
-    precedence = str(headers.get("Precedence", "") or "").strip().lower()
-    if precedence in ("bulk", "list", "junk"):
-        return "bulk"
-    if precedence == "auto_reply":
-        return "auto_reply"
-    if headers.get("List-Id") or headers.get("List-Unsubscribe"):
-        return "newsletter"
-    if _AUTO_SUBJECT.search(subject):
-        return "auto_reply"
-    if local in _SYSTEM_SENDERS or local.startswith(("noreply", "no-reply", "donotreply")):
-        return "system_notice"
-    if _SYSTEM_SUBJECT.search(subject):
-        return "system_notice"
-    return ""
 
 
 def _date_header(value: object) -> datetime | None:
@@ -131,132 +104,184 @@ def _date_header(value: object) -> datetime | None:
         return None
     try:
         date, _offset = convert_mail_date(str(value))
-    except (ValueError, TypeError, IndexError, OverflowError):
+    except Exception:  # dateutil and mail-parser raise many types on nonsense dates
         return None
     return date if date.tzinfo is not None else date.replace(tzinfo=UTC)
 
 
-def _filename(entity: Entity) -> tuple[str, bool]:
-    headers = entity.headers
-    for param, header in (("filename", "content-disposition"), ("name", "content-type")):
-        value = headers.get_param(param, header=header)
-        if value:
-            name, lossy = decode_param(value)
-            name = unicodedata.normalize("NFC", name.strip().strip('"'))
-            if name:
-                if lossy:
-                    log.warning("suspect attachment name decoded with loss: %r", name)
-                return name, lossy
-    return "", False
-
-
 def _disposition(entity: Entity) -> str:
-    value = str(entity.headers.get("Content-Disposition", "") or "")
-    return value.split(";", 1)[0].strip().lower()
+    return split_params(entity.headers.get("Content-Disposition")).value
 
 
-def _text_of(raw: bytes, entity: Entity) -> str:
-    data = decode_body(raw, entity)
-    text, _ = decode_text(data, entity.headers.get_content_charset())
-    return text
+_WORD_CHARSET = re.compile(r"=\?([^?*\s]+)(?:\*[^?\s]*)?\?[bBqQ]\?")
 
 
-_TAG = re.compile(r"<[^>]+>")
-_DROP_BLOCKS = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_HREF = re.compile(r"""<[a-z]+\b[^>]*?href\s*=\s*["']?([^"'\s>]+)[^>]*>""", re.IGNORECASE)
-_BREAKS = re.compile(r"<(br|/p|/div|/tr|/li|/h\d)\b[^>]*>", re.IGNORECASE)
+def _declared_charsets(root: Entity) -> tuple[str, ...]:
+    """The charsets the message declares, in order: its parts' charset=, then those of the
+    encoded words in its headers. Its raw 8-bit header bytes were most likely written in one
+    of them (a client that writes raw bytes in one header often labels another)."""
+    found: dict[str, None] = {}
+    stack = [root]
+    while stack:
+        entity = stack.pop()
+        if entity.charset:
+            found.setdefault(entity.charset)
+        stack.extend(reversed(entity.children))
+    for value in root.headers.values():
+        for label in _WORD_CHARSET.findall(str(value)):
+            found.setdefault(label.lower())
+    return tuple(found)
 
 
-def html_to_text(html: str) -> str:
-    """Readable text of an HTML body, keeping link targets in place (cloud links live there)."""
-    text = _DROP_BLOCKS.sub(" ", html)
-    text = _HREF.sub(lambda m: f" {m.group(1)} ", text)
-    text = _BREAKS.sub("\n", text)
-    text = _TAG.sub(" ", text)
-    text = html_lib.unescape(text)
-    return re.sub(r"[ \t\u00a0]+", " ", text)
+@dataclass
+class _Leaf:
+    entity: Entity
+    name: Decoded
+    problem: str = ""
+
+
+@dataclass
+class _Walker:
+    """One message's bodies, leaf parts and forwarded messages, collected part by part."""
+
+    raw: bytes
+    depth: int
+    charsets: tuple[str, ...]
+    texts: list[str] = field(default_factory=list)
+    htmls: list[str] = field(default_factory=list)
+    leaves: list[_Leaf] = field(default_factory=list)
+    forwarded: list[ParsedMail] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)
+
+    def walk(self, entity: Entity) -> None:
+        self.defects.extend(entity.defects)
+        if TOO_DEEP in entity.defects:
+            self._flat(entity)
+        elif entity.content_type == "message/rfc822":
+            self._message(entity)
+        elif entity.children:
+            for child in entity.children:
+                self.walk(child)
+        else:
+            self._guarded(entity)
+
+    def _message(self, entity: Entity) -> None:
+        """An attached message: parsed as a message of its own, or listed flat past the cap."""
+        if self.depth >= MAX_FORWARD_DEPTH:
+            self._flat(entity)
+            return
+        try:
+            if transfer_encoding(entity.headers) in ("7bit", "8bit", "binary", ""):
+                inner = self.raw[entity.start : entity.end]
+            else:
+                inner = decode_body(self.raw, entity)
+            self.forwarded.append(parse_mail(inner, self.depth + 1))
+        except Exception:  # parse_mail is total; this guards against a bug, not bad input
+            log.exception("attached message at byte %d could not be parsed", entity.start)
+            self.leaves.append(_Leaf(entity, Decoded(""), FORWARD_PROBLEM))
+
+    def _flat(self, entity: Entity) -> None:
+        """Past the nesting caps: list every leaf inside, each with the reason, none lost."""
+        leaves, cut = flatten(self.raw, entity)
+        for leaf in leaves:
+            self._guarded(leaf, TOO_DEEP_PROBLEM)
+        if cut:
+            self.leaves.append(_Leaf(entity, Decoded(""), TOO_MANY_PROBLEM))
+
+    def _guarded(self, entity: Entity, problem: str = "") -> None:
+        try:
+            self._leaf(entity, problem)
+        except Exception:
+            log.exception("part at byte %d could not be read; listed as it is", entity.start)
+            self.leaves.append(_Leaf(entity, Decoded(""), problem or PART_PROBLEM))
+
+    def _leaf(self, entity: Entity, problem: str) -> None:
+        charsets = (entity.charset, *self.charsets) if entity.charset else self.charsets
+        disposition = split_params(entity.headers.get("Content-Disposition"))
+        name = filename_of(disposition, entity.params, charsets)
+        if name.lossy:
+            log.warning("suspect attachment name decoded with loss: %r", name.text)
+        ctype = entity.content_type
+        is_body = ctype in ("text/plain", "text/html") or ctype.startswith("multipart/")
+        if is_body and not name.text and disposition.value != "attachment" and not problem:
+            body, _lossy = decode_text(decode_body(self.raw, entity), entity.charset or None)
+            (self.htmls if ctype == "text/html" else self.texts).append(body)
+            return
+        if name.text.lower().endswith(".eml") and not problem:
+            if self.depth >= MAX_FORWARD_DEPTH:
+                problem = TOO_DEEP_PROBLEM
+            else:
+                data = decode_body(self.raw, entity)
+                if _looks_like_message(data):
+                    self.forwarded.append(parse_mail(data, self.depth + 1))
+                    return
+        self.leaves.append(_Leaf(entity, name, problem))
+
+
+def _attachment(leaf: _Leaf, referenced: set[str]) -> Attachment:
+    entity = leaf.entity
+    try:
+        content_id = str(entity.headers.get("Content-ID", "") or "").strip().strip("<>")
+        return Attachment(
+            name=leaf.name.text,
+            content_type=entity.content_type,
+            disposition=_disposition(entity),
+            content_id=content_id,
+            referenced=bool(content_id) and content_id.lower() in referenced,
+            start=entity.start,
+            end=entity.end,
+            encoding=transfer_encoding(entity.headers),
+            suspect_name=leaf.name.lossy,
+            guessed_name=leaf.name.guessed,
+            problem=leaf.problem,
+        )
+    except Exception:
+        log.exception("part at byte %d has unreadable headers; listed as it is", entity.start)
+        return Attachment(
+            "",
+            "application/octet-stream",
+            "",
+            "",
+            False,
+            entity.start,
+            entity.end,
+            "",
+            False,
+            problem=leaf.problem or PART_PROBLEM,
+        )
 
 
 def parse_mail(raw: bytes, depth: int = 0) -> ParsedMail:
-    """Parse one message; never raises on malformed input (defects are recorded instead)."""
+    """Parse one message; never raises on malformed input (defects and per-part problems are
+    recorded instead)."""
     root = parse_entity(raw)
+    charsets = _declared_charsets(root)
     headers = root.headers
-    subject, _ = decode_header_value(headers.get("Subject"))
-    subject = unicodedata.normalize("NFC", subject)
-    sender_name, sender = parse_address(headers.get("From"))
+    subject = unicodedata.normalize("NFC", decode_value(headers.get("Subject"), charsets).text)
+    sender_name, sender = parse_address(headers.get("From"), charsets)
     if not sender:
-        sender_name, sender = parse_address(headers.get("Sender") or headers.get("Reply-To"))
+        fallback = headers.get("Sender") or headers.get("Reply-To")
+        sender_name, sender = parse_address(fallback, charsets)
     message_id = str(headers.get("Message-ID", "") or "").strip().strip("<>").strip()
-    date = _date_header(headers.get("Date"))
-
-    texts: list[str] = []
-    htmls: list[str] = []
-    leaves: list[tuple[Entity, str, bool]] = []
-    forwarded: list[ParsedMail] = []
-    defects: list[str] = list(root.defects)
-
-    def walk(entity: Entity) -> None:
-        defects.extend(entity.defects)
-        ctype = entity.content_type
-        if ctype == "message/rfc822" and depth < MAX_FORWARD_DEPTH:
-            inner_raw = (
-                raw[entity.start : entity.end]
-                if transfer_encoding(entity.headers) in ("7bit", "8bit", "binary", "")
-                else decode_body(raw, entity)
-            )
-            forwarded.append(parse_mail(inner_raw, depth + 1))
-            return
-        if entity.children:
-            for child in entity.children:
-                walk(child)
-            return
-        name, lossy = _filename(entity)
-        disposition = _disposition(entity)
-        is_body_text = ctype in ("text/plain", "text/html") or ctype.startswith("multipart/")
-        if is_body_text and not name and disposition != "attachment":
-            text = _text_of(raw, entity)
-            (htmls if ctype == "text/html" else texts).append(text)
-            return
-        if name.lower().endswith(".eml") and depth < MAX_FORWARD_DEPTH:
-            data = decode_body(raw, entity)
-            if _looks_like_message(data):
-                forwarded.append(parse_mail(data, depth + 1))
-                return
-        leaves.append((entity, name, lossy))
-
-    walk(root)
-    html = "\n".join(htmls)
+    walker = _Walker(raw, depth, charsets)
+    walker.walk(root)
+    html = "\n".join(walker.htmls)
     referenced = {ref.strip("<>").lower() for ref in _CID_REF.findall(html)}
-    attachments = []
-    for entity, name, lossy in leaves:
-        content_id = str(entity.headers.get("Content-ID", "") or "").strip().strip("<>")
-        attachments.append(
-            Attachment(
-                name=name,
-                content_type=entity.content_type,
-                disposition=_disposition(entity),
-                content_id=content_id,
-                referenced=bool(content_id) and content_id.lower() in referenced,
-                start=entity.start,
-                end=entity.end,
-                encoding=transfer_encoding(entity.headers),
-                suspect_name=lossy,
-            )
-        )
-    text = "\n".join(texts) if texts else html_to_text(html)
+    signs = nature_signs.signs(headers, sender, subject)
     return ParsedMail(
         message_id=message_id,
         subject=subject,
         sender=sender,
         sender_name=sender_name,
-        date=date,
-        text=text,
+        date=_date_header(headers.get("Date")),
+        text="\n".join(walker.texts) if walker.texts else html_to_text(html),
         html=html,
-        attachments=tuple(attachments),
-        forwarded=tuple(forwarded),
-        nature=_nature(headers, sender, subject, root.content_type),
-        defects=tuple(defects),
+        attachments=tuple(_attachment(leaf, referenced) for leaf in walker.leaves),
+        forwarded=tuple(walker.forwarded),
+        nature=nature_signs.nature(signs),
+        defects=tuple(dict.fromkeys([*root.defects, *walker.defects])),
         raw=raw,
+        declared_nature=nature_signs.nature(signs, trust_guesses=False),
     )
 
 

@@ -13,9 +13,11 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
-from parsers.headers import parse_header_block
+from parsers.headers import Params, parse_header_block, split_params
 
-MAX_DEPTH = 24
+MAX_DEPTH = 24  # nested multiparts and attached messages walked as a tree
+MAX_FLAT_PARTS = 2000  # parts listed flat from beyond MAX_DEPTH (see ``flatten``)
+TOO_DEEP = "nesting too deep"
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
@@ -32,6 +34,15 @@ class Entity:
     @property
     def content_type(self) -> str:
         return self.headers.get_content_type()
+
+    @property
+    def params(self) -> Params:
+        """Content-Type parameters, parsed tolerantly (``Message.get_param`` can raise)."""
+        return split_params(self.headers.get("Content-Type"))
+
+    @property
+    def charset(self) -> str:
+        return self.params.get("charset").strip().lower()
 
     @property
     def is_multipart(self) -> bool:
@@ -110,24 +121,57 @@ def parse_entity(raw: bytes, start: int = 0, end: int | None = None, depth: int 
     """Walk the MIME tree of raw[start:end]; never raises on malformed structure."""
     end = len(raw) if end is None else end
     block, body_start = _split_headers(raw, start, end)
-    headers = parse_header_block(block)
-    content_type = headers.get_content_type()
-    if depth >= MAX_DEPTH:
-        return Entity(headers, body_start, end, (), ("nesting too deep",))
-    if content_type.startswith("multipart/"):
-        boundary = headers.get_boundary()
-        if not boundary:
-            return Entity(headers, body_start, end, (), ("multipart without boundary",))
-        encoded = boundary.encode("utf-8", "surrogateescape")
-        spans, defects = _split_multipart(raw, body_start, end, encoded)
+    entity = Entity(parse_header_block(block), body_start, end)
+    if not _is_container(entity):
+        return entity
+    if depth >= MAX_DEPTH:  # the caller lists what is inside with ``flatten``
+        return Entity(entity.headers, body_start, end, (), (TOO_DEEP,))
+    spans, defects = _child_spans(raw, entity)
+    children = tuple(parse_entity(raw, s, e, depth + 1) for s, e in spans)
+    return Entity(entity.headers, body_start, end, children, tuple(defects))
+
+
+def _is_container(entity: Entity) -> bool:
+    ctype = entity.content_type
+    return ctype.startswith("multipart/") or (
+        ctype == "message/rfc822" and transfer_encoding(entity.headers) in _UNENCODED
+    )
+
+
+_UNENCODED = ("7bit", "8bit", "binary", "")
+
+
+def _child_spans(raw: bytes, entity: Entity) -> tuple[list[tuple[int, int]], list[str]]:
+    """Spans of a container's children: the parts of a multipart, the message inside
+    an unencoded message/rfc822."""
+    if entity.content_type == "message/rfc822":
+        return [(entity.start, entity.end)], []
+    boundary = entity.params.get("boundary").rstrip()
+    if not boundary:
+        return [], ["multipart without boundary"]
+    encoded = boundary.encode("utf-8", "surrogateescape")
+    return _split_multipart(raw, entity.start, entity.end, encoded)
+
+
+def flatten(raw: bytes, entity: Entity, limit: int = MAX_FLAT_PARTS) -> tuple[list[Entity], bool]:
+    """Every leaf inside ``entity``, at any depth, without recursion: what lies past MAX_DEPTH
+    is listed rather than lost. Returns (leaves in order, True when ``limit`` cut the list)."""
+    leaves: list[Entity] = []
+    stack = [entity]
+    visited = 0
+    while stack:
+        current = stack.pop()
+        visited += 1
+        if visited > limit:
+            return leaves, True
+        spans = _child_spans(raw, current)[0] if _is_container(current) else []
         if not spans:
-            return Entity(headers, body_start, end, (), tuple(defects))
-        children = tuple(parse_entity(raw, s, e, depth + 1) for s, e in spans)
-        return Entity(headers, body_start, end, children, tuple(defects))
-    if content_type == "message/rfc822" and transfer_encoding(headers) in ("7bit", "8bit", ""):
-        inner = parse_entity(raw, body_start, end, depth + 1)
-        return Entity(headers, body_start, end, (inner,))
-    return Entity(headers, body_start, end)
+            leaves.append(current)
+            continue
+        for start, end in reversed(spans):
+            block, body_start = _split_headers(raw, start, end)
+            stack.append(Entity(parse_header_block(block), body_start, end))
+    return leaves, False
 
 
 def transfer_encoding(headers: Message) -> str:

@@ -18,11 +18,12 @@ from hypothesis import strategies as st
 from parsers.headers import (
     codec_for,
     decode_header_value,
-    decode_param,
     decode_raw_bytes,
     decode_text,
+    filename_of,
     parse_address,
     parse_header_block,
+    split_params,
 )
 from parsers.links import find_links, own_html_text, own_text
 from parsers.mail import parse_mail, payload
@@ -132,8 +133,9 @@ class TestHeaders:
     )
     def test_rfc2231_and_friends(self, disposition: bytes, expected: str):
         headers = parse_header_block(b"Content-Disposition: " + disposition + b"\r\n")
-        value = headers.get_param("filename", header="content-disposition")
-        assert decode_param(value) == (expected, False)
+        params = split_params(headers["Content-Disposition"])
+        found = filename_of(params, split_params(""))
+        assert (found.text, found.lossy) == (expected, False)
 
     def test_parse_address(self):
         value = header(
