@@ -6,17 +6,18 @@ placing them into the materials tree is the caller's job, after the ledger decid
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from parsers.archives import ArchiveLimits, expand
 from parsers.documents import DocumentText, read_document
 from parsers.filetypes import FileType, image_size, sniff
 from parsers.links import find_links, own_text
-from parsers.mail import ParsedMail, payload
+from parsers.mail import Attachment, ParsedMail, payload
 from parsers.units import Registry
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,11 @@ DEFECT_LABELS = {
     "nesting too deep": "嵌套层数过多",
 }
 _EMPTY = "空文件（0字节），不计为材料"
+PART_FAILED = "该附件处理时出错，已按原样保存，请人工核对"
+_SUSPECT_NOTE = "附件名解码可能有误，请核对"
+_GUESSED_NOTE = "附件名未声明字符集，按推测的编码解码，请核对"
+# Errors of this machine, not of the mail: the message must fail and be retried later.
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EMFILE, errno.ENFILE}
 _DOCUMENT_SUBTYPES = {"docx", "doc", "wps", "pdf", "rtf", "txt", "odt"}
 
 
@@ -124,37 +130,68 @@ class _Sorter:
 
     def add_attachments(self, mail: ParsedMail) -> None:
         for attachment in mail.attachments:
-            seq = self._next()
+            try:
+                self._add_attachment(mail, attachment)
+            except Exception as exc:
+                if _environmental(exc):
+                    raise  # a full disk is no property of the mail: let the message retry
+                log.exception("attachment %r could not be sorted; kept for review", attachment.name)
+                self._add_fallback(mail, attachment)
+
+    def _add_attachment(self, mail: ParsedMail, attachment: Attachment) -> None:
+        seq = self._next()
+        data = payload(mail, attachment)
+        if not data:
+            reason = _join(attachment.problem, _EMPTY)
+            self.files.append(_skipped(seq, attachment.name or "未命名附件", mail.sender, reason))
+            return
+        path = self.staging / f"{seq}.part"
+        path.write_bytes(data)
+        digest = hashlib.sha256(data).hexdigest()
+        del data
+        ftype = sniff(path, attachment.name)
+        if ftype.kind == "image" and self._is_decoration(attachment, path, ftype):
+            path.unlink()
+            return
+        name = attachment.name or f"未命名附件{seq}.{ftype.subtype or 'bin'}"
+        self._add_file(name, name, path, digest, ftype, mail.sender, _name_note(attachment))
+        if attachment.problem:  # e.g. found past the nesting cap: staff should look
+            for index in range(seq - 1, len(self.files)):
+                item = self.files[index]
+                reason = _join(attachment.problem, item.review_reason)
+                self.files[index] = replace(item, review_reason=reason)
+
+    def _add_fallback(self, mail: ParsedMail, attachment: Attachment) -> None:
+        """Keep a part whose handling failed: its bytes under a safe name, with the reason."""
+        seq = self._next()
+        name = f"未命名附件{seq}.bin"
+        display = attachment.name if isinstance(attachment.name, str) and attachment.name else name
+        reason = _join(attachment.problem, PART_FAILED)
+        try:
             data = payload(mail, attachment)
-            if not data:
-                name = attachment.name or "未命名附件"
-                self.files.append(
-                    SortedFile(
-                        seq,
-                        "skipped",
-                        name,
-                        name,
-                        mail.sender,
-                        "other",
-                        "",
-                        0,
-                        "",
-                        None,
-                        review_reason=_EMPTY,
-                    )
-                )
-                continue
-            path = self.staging / f"{seq}.part"
-            path.write_bytes(data)
-            digest = hashlib.sha256(data).hexdigest()
-            del data
-            ftype = sniff(path, attachment.name)
-            if ftype.kind == "image" and self._is_decoration(attachment, path, ftype):
-                path.unlink()
-                continue
-            name = attachment.name or f"未命名附件{seq}.{ftype.subtype or 'bin'}"
-            note = "附件名解码可能有误，请核对" if attachment.suspect_name else ""
-            self._add_file(name, name, path, digest, ftype, mail.sender, note)
+        except Exception:  # even the transfer decoding failed: keep the encoded bytes
+            data = mail.raw[attachment.start : attachment.end]
+        if not data:
+            self.files.append(_skipped(seq, display, mail.sender, reason))
+            return
+        path = self.staging / f"{seq}.part"
+        path.write_bytes(data)
+        digest = hashlib.sha256(data).hexdigest()
+        self.files.append(
+            SortedFile(
+                seq,
+                "file",
+                display,
+                name,
+                mail.sender,
+                "other",
+                "处理出错，原样保存",
+                len(data),
+                digest,
+                path,
+                review_reason=reason,
+            )
+        )
 
     def _is_decoration(self, attachment, path: Path, ftype: FileType) -> bool:
         """A small image the HTML body shows by cid: (signature, logo, emoji) is no photo."""
@@ -303,6 +340,14 @@ class _Sorter:
         return "other", "文件名和标题均无类别关键词"
 
     def add_links(self, mail: ParsedMail) -> None:
+        try:
+            self._add_links(mail)
+        except Exception:  # a regex on hostile text should not lose the message
+            log.exception("links of a message could not be read")
+            reason = "正文中的网盘链接无法识别，请人工查看邮件正文"
+            self.files.append(_skipped(self._next(), "邮件正文", mail.sender, reason, None))
+
+    def _add_links(self, mail: ParsedMail) -> None:
         known = {f.filename for f in self.files if f.kind == "link"}
         for link in find_links(mail.text, mail.html, list(self.rules.link_hosts)):
             if link.url in known:
@@ -358,6 +403,27 @@ class _Sorter:
                 )
         proposals = tuple(self.registry.propose(mail.subject))
         return Attribution(None, "", "", proposals, "无法判断报送单位，请人工确认")
+
+
+def _skipped(seq: int, display: str, sender: str, reason: str, size: int | None = 0) -> SortedFile:
+    """A row that is never a material (empty or unreadable), listed with its reason."""
+    return SortedFile(
+        seq, "skipped", display, display, sender, "other", "", size, "", None, review_reason=reason
+    )
+
+
+def _environmental(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS
+
+
+def _join(*reasons: str) -> str:
+    return "；".join(dict.fromkeys(r.rstrip("。；") for r in reasons if r))
+
+
+def _name_note(attachment: Attachment) -> str:
+    if attachment.suspect_name:
+        return _SUSPECT_NOTE
+    return _GUESSED_NOTE if attachment.guessed_name else ""
 
 
 def _sha256_file(path: Path) -> str:
@@ -429,10 +495,16 @@ def sort_mail(
 
 
 def _nature(mail: ParsedMail, registry: Registry, rules: SortRules) -> str:
-    if mail.nature:
-        return mail.nature
+    """Why the mail is no submission. For a sender the units file registers only what its
+    software declared in headers counts (an auto-reply, a delivery report): guesses from a
+    system-looking address (a unit's own admin@), the subject, or the number of units the
+    subject names never take a unit's own mail away from it."""
+    registered = registry.by_email(mail.sender) is not None
+    nature = mail.declared_nature if registered else mail.nature
+    if nature:
+        return nature
     if mail.sender in rules.office_addresses:
         return "circular"
-    if len(registry.find(mail.subject)) >= rules.circular_min_units:
+    if not registered and len(registry.find(mail.subject)) >= rules.circular_min_units:
         return "circular"
     return ""
