@@ -12,6 +12,13 @@ Libraries and tools, and why:
 - ``pypdf`` extracts a PDF's text layer page by page; a PDF with no text on any page (a scan)
   has ``has_text_layer`` False.
 
+Bombs: a .docx or .odt is a ZIP, and python-docx reads every part whole into memory, so the
+central directory is checked first (``package_problem``: the sizes and compression ratio of
+every member, as declared there; zipfile never inflates a member past its declared size).
+python-docx parses XML with entity expansion off, and lxml's defaults keep the network off and
+tree depth and text nodes bounded. A PDF's page tree and object count are checked before pypdf
+builds its page list (``filetypes.pdf_limits_problem``), and pypdf caps each stream's inflation.
+
 The title is the document's first non-empty paragraphs (up to 3 lines / 120 characters), never
 the metadata title, which is often a stale template's. Nothing here raises for bad input: a
 damaged, encrypted or unconvertible file gives a ``problem`` text in Chinese for office staff.
@@ -27,6 +34,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +43,16 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 from pypdf import PdfReader
 
+from parsers.filetypes import pdf_limits_problem
+
 MAX_TEXT_CHARS = 500_000
+# Office packages (.docx/.odt): what python-docx may load into memory.
+MAX_PACKAGE_MEMBERS = 5000
+MAX_PACKAGE_BYTES = 512 * 1024**2  # every member together, pictures included
+MAX_XML_PART_BYTES = 64 * 1024**2  # one XML part, parsed whole
+MAX_MEMBER_RATIO = 200  # expanded / compressed, for members over RATIO_FLOOR_BYTES
+RATIO_FLOOR_BYTES = 1024**2
+_BOMB = "文档内部数据解压后体积异常膨胀（疑似压缩炸弹），未读取，请人工核对"
 TITLE_MAX_LINES = 3
 TITLE_MAX_CHARS = 120
 _OFFICE_SUBTYPES = {"doc", "wps", "rtf", "odt"}
@@ -95,7 +112,35 @@ def _result(paragraphs: list[str], lines: list[str], problem: str = "") -> Docum
 # ---- .docx ---------------------------------------------------------------------------------
 
 
+def package_problem(path: Path) -> str:
+    """Why an office package (.docx/.odt, a ZIP) must not be opened; "" when it may.
+
+    Reads only the central directory: nothing is inflated here."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = zf.infolist()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        return ""  # not a readable ZIP: the reader itself reports the damage
+    if len(members) > MAX_PACKAGE_MEMBERS:
+        return f"文档内部文件数量异常（{len(members)} 个），未读取，请人工核对"
+    total = 0
+    for member in members:
+        total += member.file_size
+        big = member.file_size > RATIO_FLOOR_BYTES
+        if big and member.file_size > MAX_MEMBER_RATIO * max(member.compress_size, 1):
+            return _BOMB
+        is_xml = member.filename.lower().endswith((".xml", ".rels"))
+        if is_xml and member.file_size > MAX_XML_PART_BYTES:
+            return _BOMB
+    if total > MAX_PACKAGE_BYTES:
+        return _BOMB
+    return ""
+
+
 def _read_docx(path: Path) -> DocumentText:
+    problem = package_problem(path)
+    if problem:
+        return _failed(problem)
     try:
         document = docx.Document(str(path))
     except Exception as exc:  # PackageNotFoundError, BadZipFile, KeyError, lxml errors
@@ -142,6 +187,9 @@ def soffice_binary() -> str | None:
 
 
 def _read_via_office(path: Path, subtype: str, timeout_s: float) -> DocumentText:
+    problem = package_problem(path) if subtype == "odt" else ""
+    if problem:  # LibreOffice would inflate it just the same
+        return _failed(problem)
     binary = soffice_binary()
     if binary is None:
         return _read_with_fallback_tools(path, subtype, timeout_s)
@@ -255,6 +303,9 @@ def _read_pdf(path: Path, timeout_s: float) -> DocumentText:
         reader = PdfReader(path, strict=False)
         if reader.is_encrypted and not reader.decrypt(""):
             return _failed("PDF 已加密（需要密码），无法读取")
+        limits = pdf_limits_problem(reader)
+        if limits:
+            return _failed(limits)
         pages = list(reader.pages)
     except Exception as exc:  # pypdf raises many unrelated types on damaged files
         return _failed(f"PDF 已损坏，无法读取（{_short(exc)}）")

@@ -14,7 +14,10 @@ Libraries and why:
 - ``pypdf``, ``py7zr``, ``rarfile`` and ``tarfile`` open their formats to tell a damaged file
   from a good one.
 
-Every check is local and bounded: nothing here decompresses a whole archive.
+Every check is local and bounded: nothing here decompresses a whole archive. Images are
+decoded only below Pillow's decompression-bomb limit (JPEGs, decoded at 1/8 scale, up to twice
+it, where Pillow itself refuses); a PDF's page tree and object count are checked before pypdf
+builds its page list (``pdf_limits_problem``).
 """
 
 from __future__ import annotations
@@ -36,6 +39,15 @@ from PIL import Image
 from pypdf import PdfReader
 
 KINDS = ("image", "video", "document", "archive", "message", "other")
+
+# Pillow's default decompression-bomb limit (Image.MAX_IMAGE_PIXELS), as our own constant:
+# that global can be changed by any library. A JPEG is decoded at 1/8 scale, so it may have
+# up to twice as many pixels (108-megapixel phone photos exist); other images are decoded whole.
+MAX_IMAGE_PIXELS = 89_478_485
+# PDFs: page-tree nodes visited (a shared subtree counts once per reference, so a tree that
+# multiplies pages by sharing is caught) and objects declared in the cross-reference table.
+MAX_PDF_PAGE_NODES = 5000
+MAX_PDF_OBJECTS = 500_000
 
 _HEAD_BYTES = 8192  # what filetype itself inspects
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -377,6 +389,9 @@ def _image_damage(path: Path, subtype: str) -> str:
     if subtype == "heic":
         try:
             heif = pillow_heif.open_heif(str(path), convert_hdr_to_8bit=True)
+            too_big = _pixel_problem(*heif.size, subtype)
+            if too_big:
+                return too_big
             heif[0].data  # noqa: B018 - decoding is the check
         except Exception as exc:  # libheif reports every failure as a generic error
             return f"图片已损坏或不完整（{_short(exc)}）"
@@ -385,6 +400,9 @@ def _image_damage(path: Path, subtype: str) -> str:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as im:
+                too_big = _pixel_problem(im.width, im.height, subtype)
+                if too_big:
+                    return too_big
                 if subtype == "png":
                     im.verify()  # checks every chunk's CRC without inflating the pixels
                     return ""
@@ -395,11 +413,21 @@ def _image_damage(path: Path, subtype: str) -> str:
                     # motion-photo video): decode at 1/8 scale to tell which.
                     im.draft("RGB", (max(1, im.width // 8), max(1, im.height // 8)))
                 im.load()
-    except Image.DecompressionBombError:
-        return "图片像素数超过安全上限，未解码"
+    except Image.DecompressionBombError:  # over twice Pillow's limit: refused at open
+        return _BOMB_IMAGE
     except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError... on bad data
         return f"图片已损坏或不完整（{_short(exc)}）"
     return ""
+
+
+_BOMB_IMAGE = "图片像素数超过安全上限（疑似解压炸弹），未解码，请人工核对"
+
+
+def _pixel_problem(width: int, height: int, subtype: str) -> str:
+    """A reason not to decode an image of this size, or ""."""
+    pixels = int(width) * int(height)
+    limit = 2 * MAX_IMAGE_PIXELS if subtype == "jpg" else MAX_IMAGE_PIXELS
+    return _BOMB_IMAGE if pixels > limit else ""
 
 
 def _ends_with_eoi(path: Path) -> bool:
@@ -417,12 +445,45 @@ def _pdf_damage(path: Path, size: int) -> str:
         reader = PdfReader(path, strict=False)
         if reader.is_encrypted and not reader.decrypt(""):
             return "PDF 已加密（需要密码），无法读取"
+        limits = pdf_limits_problem(reader)
+        if limits:
+            return limits
         if len(reader.pages) == 0:
             return "PDF 没有页面，可能已损坏"
     except Exception as exc:  # pypdf raises many unrelated types on damaged files
         return f"PDF 已损坏（{_short(exc)}）"
     if b"%%EOF" not in tail:
         return "PDF 文件不完整（缺少结束标记），可能传输中被截断"
+    return ""
+
+
+def pdf_limits_problem(reader: PdfReader) -> str:
+    """Why a PDF must not be read further (too many objects or pages), or "".
+
+    Walks the page tree with a budget before pypdf flattens it: a tree whose nodes share
+    subtrees multiplies its pages without growing the file (a page bomb), and flattening it
+    costs memory and time in proportion to the pages, not to the file."""
+    try:
+        size = int(reader.trailer.get("/Size", 0) or 0)
+    except (TypeError, ValueError):
+        size = 0
+    if size > MAX_PDF_OBJECTS:
+        return f"PDF 对象数量超过安全上限（{size} 个），未读取，请人工核对"
+    root = reader.trailer["/Root"].get_object()
+    stack = [root.get("/Pages")]
+    visited = 0
+    while stack:
+        node = stack.pop()
+        node = node.get_object() if node is not None else None
+        if not hasattr(node, "get"):
+            continue
+        visited += 1
+        if visited > MAX_PDF_PAGE_NODES:
+            return f"PDF 页数超过安全上限（超过 {MAX_PDF_PAGE_NODES} 页），未读取，请人工核对"
+        kids = node.get("/Kids")
+        kids = kids.get_object() if kids is not None else None
+        if isinstance(kids, list):
+            stack.extend(kids)
     return ""
 
 

@@ -809,6 +809,104 @@ def zip_bomb_nested(depth: int = 2, fanout: int = 10) -> bytes:
 
 
 # ---------------------------------------------------------------------------------------------
+# Bombs inside documents and pictures: tiny files that expand enormously when decoded
+# ---------------------------------------------------------------------------------------------
+
+
+def docx_bomb(size: int = GiB) -> bytes:
+    """A ~1 MB .docx (it sniffs as Word: [Content_Types].xml and word/) whose
+    ``word/document.xml`` inflates to ``size`` bytes (zeros), declared truthfully."""
+    stream, crc = _deflated_zeros(size)
+    types = (
+        b'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+        b'package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/>'
+        b"</Types>"
+    )
+    rels = (
+        b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlform'
+        b'ats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxm'
+        b'lformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.x'
+        b'ml"/></Relationships>'
+    )
+    return build_zip(
+        [
+            ZipEntry(name=b"[Content_Types].xml", data=types),
+            ZipEntry(name=b"_rels/.rels", data=rels),
+            ZipEntry(name=b"word/document.xml", raw_stream=stream, crc=crc, size=size),
+        ]
+    )
+
+
+def pdf_page_bomb(fanout: int = 20, depth: int = 3) -> bytes:
+    """A PDF of a few KB whose page tree shares each level's node ``fanout`` times: it has
+    ``fanout ** depth`` pages (8,000 by default) although it holds one page object."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>"]
+    for level in range(depth):
+        number = 3 + level  # every level is one node, referenced ``fanout`` times
+        kids = b" ".join(b"%d 0 R" % number for _ in range(fanout))
+        count = fanout ** (depth - level)
+        objects.append(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, count))
+    objects.append(b"<< /Type /Page /MediaBox [0 0 200 200] >>")
+    return _pdf(objects)
+
+
+def _pdf(objects: list[bytes], extra_trailer: bytes = b"") -> bytes:
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    size = len(objects) + 1
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R %s>>\n" % (size, extra_trailer))
+    out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
+    return out.getvalue()
+
+
+def png_bomb(width: int, height: int) -> bytes:
+    """A grayscale PNG of ``width`` x ``height`` black pixels: ~1 KB per 1 MB of pixels,
+    written without building the image (the IDAT stream is zeros deflated chunk by chunk)."""
+    raw_size = height * (width + 1)  # one filter byte per row, all zero
+    stream, _crc = _deflated_zeros(raw_size)
+    adler = ((raw_size % 65521) << 16) | 1  # Adler-32 of zeros: a stays 1, b counts bytes
+    idat = b"\x78\xda" + stream + struct.pack(">I", adler)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+
+
+def bmp_rle_bomb(width: int, height: int) -> bytes:
+    """An 8-bit RLE BMP of ``width`` x ``height``: ~1 KB (palette plus a few RLE "delta" codes
+    that each skip 255 rows), decoded to width*height bytes."""
+    palette = b"".join(bytes((i, i, i, 0)) for i in range(256))
+    deltas = -(-width * height // (255 + 255 * width))
+    pixels = b"\x00\x02\xff\xff" * deltas + b"\x00\x01"  # skip 255 right and up; end
+    offset = 14 + 40 + len(palette)
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 1, len(pixels), 2835, 2835, 256, 0)
+    head = struct.pack("<2sIHHI", b"BM", offset + len(pixels), 0, 0, offset)
+    return head + info + palette + pixels
+
+
+def jpeg_with_size(width: int, height: int) -> bytes:
+    """A small real JPEG whose frame header claims ``width`` x ``height`` pixels."""
+    data = bytearray(jpeg(64, 48, seed=9))
+    sof = data.find(b"\xff\xc0")
+    struct.pack_into(">HH", data, sof + 5, height, width)
+    return bytes(data)
+
+
+# ---------------------------------------------------------------------------------------------
 # 7z (py7zr) and RAR fixtures
 # ---------------------------------------------------------------------------------------------
 
