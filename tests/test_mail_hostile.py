@@ -693,6 +693,13 @@ def test_html_to_text(html: str, expected: str):
     assert html_to_text(html).strip() == expected
 
 
+@pytest.mark.parametrize("junk", ["<a ", "</", "<!", "&#", "<div>"])
+def test_hostile_markup_is_read_in_one_pass(junk: str):
+    """The standard library's html.parser needs minutes (quadratic time) for the first two;
+    lxml reads every one in milliseconds and keeps the text before the junk."""
+    assert "正文" in html_to_text("<p>正文</p>" + junk * 100_000)
+
+
 def test_quoted_replies_are_dropped_when_asked():
     html = "<p>新</p><blockquote>旧<blockquote>更旧</blockquote>仍旧</blockquote><p>尾</p>"
     assert html_to_text(html, drop_quotes=True).split() == ["新", "尾"]
