@@ -176,20 +176,27 @@ class _Sorter:
             return
         path = self.staging / f"{seq}.part"
         path.write_bytes(data)
-        digest = hashlib.sha256(data).hexdigest()
+        self._keep_as_is(display, path, mail.sender, name, reason)
+
+    def _keep_as_is(
+        self, display: str, path: Path, sender: str, store_name: str = "", reason: str = ""
+    ) -> None:
+        """A file whose sorting failed: kept under a safe name, category other, for review."""
+        seq = self._next()
+        store_name = store_name or f"未命名附件{seq}.bin"
         self.files.append(
             SortedFile(
                 seq,
                 "file",
                 display,
-                name,
-                mail.sender,
+                store_name,
+                sender,
                 "other",
                 "处理出错，原样保存",
-                len(data),
-                digest,
+                path.stat().st_size,
+                _sha256_file(path),
                 path,
-                review_reason=reason,
+                review_reason=reason or PART_FAILED,
             )
         )
 
@@ -294,15 +301,16 @@ class _Sorter:
                     )
                 )
                 continue
-            ftype = sniff(member.path, member.name)
-            self._add_file(
-                member.name,
-                PurePosixPath(member.name).name,
-                member.path,
-                _sha256_file(member.path),
-                ftype,
-                sender,
-            )
+            try:
+                ftype = sniff(member.path, member.name)
+                digest = _sha256_file(member.path)
+                name = PurePosixPath(member.name).name
+                self._add_file(member.name, name, member.path, digest, ftype, sender)
+            except Exception as exc:
+                if _environmental(exc):
+                    raise
+                log.exception("archive member %r could not be sorted; kept for review", member.name)
+                self._keep_as_is(member.name, member.path, sender)
 
     def _categorise(
         self, display: str, path: Path, ftype: FileType

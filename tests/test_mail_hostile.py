@@ -659,6 +659,24 @@ def test_a_part_whose_sorting_fails_is_kept_for_review(monkeypatch, tmp_path: Pa
     assert result.attribution.unit == "西渡镇"
 
 
+def test_an_archive_member_whose_sorting_fails_is_kept_for_review(monkeypatch, tmp_path: Path):
+    real = sort_module.sniff
+
+    def flaky(path, name):
+        if name.endswith("boom.jpg"):
+            raise ValueError("simulated sniffing bug")
+        return real(path, name)
+
+    archive = files.zip_archive({"照片/a.jpg": JPEG, "照片/boom.jpg": JPEG, "照片/c.jpg": JPEG})
+    raw = Mail(sender=("", "admin@xidu.gov.cn"), attachments=[Att("照片.zip", archive)]).to_bytes()
+    monkeypatch.setattr(sort_module, "sniff", flaky)
+    rows = {f.filename: f for f in sort(raw, tmp_path).files}
+    assert rows["照片.zip/照片/a.jpg"].category == rows["照片.zip/照片/c.jpg"].category == "photo"
+    failed = rows["照片.zip/照片/boom.jpg"]
+    assert (failed.kind, failed.category, failed.review_reason) == ("file", "other", PART_FAILED)
+    assert failed.store_name.startswith("未命名附件") and failed.staged.read_bytes() == JPEG
+
+
 def test_a_full_disk_still_fails_the_message(monkeypatch, tmp_path: Path):
     """A full disk is no property of the mail: the message fails and is retried later."""
 
