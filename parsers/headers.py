@@ -326,6 +326,8 @@ def param_text(params: Params, name: str, charsets: Sequence[str] = ()) -> Decod
 
 
 def _candidates(params: Params, name: str, charsets: Sequence[str], complete: bool):
+    """Decoded values of ``name``: with ``complete``, a complete RFC 2231 value then the plain
+    ones; without, only an RFC 2231 value with gaps (always reported lossy)."""
     extended = _extended(params, name)
     if extended is not None and extended.complete == complete:
         if extended.encoded:
