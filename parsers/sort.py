@@ -489,7 +489,8 @@ def sort_mail(
             break
     else:
         attribution = sorter.attribute(mail, sorter.files)
-    nature = _nature(mail, registry, rules)
+    carries = any(f.kind in ("file", "link") for f in sorter.files)
+    nature = _nature(mail, registry, rules, carries)
     return SortedMail(
         message_id=mail.message_id,
         subject=mail.subject,
@@ -502,13 +503,17 @@ def sort_mail(
     )
 
 
-def _nature(mail: ParsedMail, registry: Registry, rules: SortRules) -> str:
+def _nature(mail: ParsedMail, registry: Registry, rules: SortRules, carries: bool) -> str:
     """Why the mail is no submission. For a sender the units file registers only what its
     software declared in headers counts (an auto-reply, a delivery report): guesses from a
     system-looking address (a unit's own admin@), the subject, or the number of units the
-    subject names never take a unit's own mail away from it."""
+    subject names never take a unit's own mail away from it. One exception: an auto-reply
+    subject on a mail that carries no material at all (``carries`` False) is the unit's
+    vacation responder answering our 催报, which must not make the unit "submitted"."""
     registered = registry.by_email(mail.sender) is not None
     nature = mail.declared_nature if registered else mail.nature
+    if registered and not nature and not carries and mail.nature == "auto_reply":
+        nature = "auto_reply"
     if nature:
         return nature
     if mail.sender in rules.office_addresses:

@@ -473,6 +473,21 @@ def test_a_declared_robot_from_a_registered_address_is_still_no_submission(
     assert sort(raw, tmp_path).nature == nature
 
 
+def test_a_registered_units_vacation_reply_without_materials_is_no_submission(tmp_path: Path):
+    """GIVEN a unit whose mailbox answers our 催报 with a QQ-style vacation reply (the subject
+    is the only sign) WHEN it arrives THEN it does not make the unit "submitted"; the same
+    subject on a mail with materials is still the unit's submission."""
+    reply = Mail(sender=("", "admin@xidu.gov.cn"), subject="自动回复：关于报送年终材料的提醒")
+    assert sort(reply.to_bytes(), tmp_path / "a").nature == "auto_reply"
+    with_photo = Mail(
+        sender=("", "admin@xidu.gov.cn"),
+        subject="自动回复：关于报送年终材料的提醒",
+        attachments=[Att("1.jpg", JPEG)],
+    )
+    result = sort(with_photo.to_bytes(), tmp_path / "b")
+    assert result.nature == "" and result.attribution.unit == "西渡镇"
+
+
 def test_a_delivery_report_from_a_registered_address_is_a_bounce(tmp_path: Path):
     """Judgement call: multipart/report (RFC 6522) is declared structure, not a guess; a report
     (bounce or read receipt) carries no materials of the unit, so it is credited to nobody."""
