@@ -8,6 +8,7 @@ poll resumes from the ledger's cursor, so nothing is fetched twice into the ledg
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import socket
 import ssl
@@ -27,6 +28,42 @@ _NETWORK_ERRORS = (OSError, socket.timeout, ssl.SSLError, IMAPClientAbortError, 
 CLIENT_ID = {"name": "hyjdb-intake", "version": "0.1", "vendor": "hengyang-jdb"}
 
 
+def _permanent(exc: BaseException) -> bool:
+    """Failures that another try within the same poll would only repeat."""
+    if isinstance(exc, socket.gaierror | ConnectionRefusedError | TimeoutError):
+        return True
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return True
+    unreachable = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL}
+    return isinstance(exc, OSError) and exc.errno in unreachable
+
+
+def network_cause(exc: BaseException, timeout_s: float | None = None) -> str:
+    """Why a connection failed, in Chinese, without the exception's English name."""
+    if isinstance(exc, socket.gaierror):
+        return "找不到该服务器（域名无法解析），请检查 mailbox.host 和网络"
+    if isinstance(exc, ConnectionRefusedError):
+        return "服务器拒绝连接，请检查 mailbox.port 和 mailbox.security，或服务是否开启"
+    if isinstance(exc, TimeoutError):
+        within = f"{timeout_s:g} 秒内" if timeout_s else "长时间"
+        return f"{within}没有响应，请检查网络、防火墙或服务器地址"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return "服务器证书验证失败（证书不受信任或与地址不符）"
+    if isinstance(exc, ssl.SSLError):
+        return "加密连接失败，请检查 mailbox.security 与端口是否匹配（QQ 邮箱：ssl，993）"
+    if isinstance(exc, ConnectionResetError | ConnectionAbortedError | BrokenPipeError | EOFError):
+        return "连接被服务器断开"
+    if isinstance(exc, IMAPClientAbortError):
+        return "连接被服务器断开"
+    if isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+        return "网络不可达，请检查本机网络"
+    if isinstance(exc, IMAPClientError):
+        return "服务器答复异常"
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return f"网络错误（错误码 {exc.errno}）"
+    return "网络错误"
+
+
 class ImapSource:
     def __init__(self, settings, secret: str) -> None:
         self.settings = settings
@@ -43,9 +80,9 @@ class ImapSource:
             context.verify_mode = ssl.CERT_NONE
         return context
 
-    def _connect_once(self) -> IMAPClient:
+    def _connect_once(self, connect_s: float) -> IMAPClient:
         s = self.settings
-        timeout = SocketTimeout(connect=s.timeout_s, read=s.timeout_s)
+        timeout = SocketTimeout(connect=min(connect_s, s.timeout_s), read=s.timeout_s)
         client = IMAPClient(
             s.host,
             port=s.port,
@@ -73,21 +110,25 @@ class ImapSource:
         return client
 
     def connect(self) -> IMAPClient:
+        """Open a session within ``timeout_s`` in all: a refused port or an unknown host is not
+        retried (it will not change within seconds), a dropped or reset connection is, with
+        backoff, while time is left."""
         s = self.settings
         delay = s.reconnect_backoff_s
+        give_up = time.monotonic() + s.timeout_s
         for attempt in range(s.reconnect_attempts + 1):
+            left = give_up - time.monotonic()
             try:
-                self._client = self._connect_once()
+                self._client = self._connect_once(max(left, 0.5))
                 return self._client
             except LoginFailed:
                 raise
             except (*_NETWORK_ERRORS, IMAPClientError) as exc:
-                log.warning(
-                    "connect to %s:%s failed (%s), try %d", s.host, s.port, exc, attempt + 1
-                )
-                if attempt == s.reconnect_attempts:
+                log.warning("connect to %s:%s failed: %s", s.host, s.port, exc)
+                left = give_up - time.monotonic()
+                if _permanent(exc) or attempt == s.reconnect_attempts or left <= delay:
                     raise MailboxUnreachable(
-                        f"无法连接邮箱服务器 {s.host}:{s.port}（{type(exc).__name__}: {exc}）"
+                        f"无法连接邮箱服务器 {s.host}:{s.port}：{network_cause(exc, s.timeout_s)}"
                     ) from exc
                 time.sleep(delay)
                 delay *= 2
@@ -117,7 +158,8 @@ class ImapSource:
         except IMAPClientError as exc:
             if isinstance(exc, IMAPClientAbortError):
                 raise
-            raise IntakeError(f"邮箱中无法打开文件夹“{folder}”：{exc}") from exc
+            log.info("select %s refused: %s", folder, exc)
+            raise IntakeError(f"邮箱中无法打开文件夹“{folder}”（不存在或无权访问）") from exc
         return int(info[b"UIDVALIDITY"]), []
 
     def _new_uids(self, folder: str, ledger: Ledger) -> tuple[int, list[int], bool]:
@@ -186,7 +228,9 @@ class ImapSource:
                 return action()
             except _NETWORK_ERRORS as exc:
                 if attempt == s.reconnect_attempts:
-                    raise MailboxUnreachable(f"与邮箱服务器的连接多次中断：{exc}") from exc
+                    raise MailboxUnreachable(
+                        f"与邮箱服务器的连接多次中断：{network_cause(exc, s.timeout_s)}"
+                    ) from exc
                 log.warning("connection lost (%s); reconnecting in %.1fs", exc, delay)
                 self.close()
                 time.sleep(delay)
@@ -212,7 +256,8 @@ class ImapSource:
                 except _NETWORK_ERRORS as exc:
                     failures += 1
                     if failures > self.settings.reconnect_attempts:
-                        raise MailboxUnreachable(f"与邮箱服务器的连接多次中断：{exc}") from exc
+                        cause = network_cause(exc, self.settings.timeout_s)
+                        raise MailboxUnreachable(f"与邮箱服务器的连接多次中断：{cause}") from exc
                     log.warning("connection lost during fetch (%s); resuming", exc)
                     self.close()
                     time.sleep(self.settings.reconnect_backoff_s * 2 ** (failures - 1))

@@ -73,7 +73,7 @@ class CampaignConfig(_Strict):
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
-            raise ValueError("deadline 须带时区，例如 2020-12-31T23:59:59+08:00")
+            raise ValueError("须带时区，例如 2020-12-31T23:59:59+08:00")
         return value
 
 
@@ -125,7 +125,12 @@ class SortingConfig(_Strict):
     )
     inline_image_min_bytes: int = Field(30 * 1024, ge=0)
     inline_image_min_px: int = Field(300, ge=0)
-    link_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_LINK_HOSTS))
+    link_hosts: list[str] = Field(
+        default_factory=list, description="extra cloud-drive hosts, added to DEFAULT_LINK_HOSTS"
+    )
+    link_hosts_replace: bool = Field(
+        False, description="true: link_hosts replaces the built-in list instead of extending it"
+    )
     circular_min_units: int = Field(
         4, ge=2, description="a mail naming this many units in its subject is a circular"
     )
@@ -135,6 +140,13 @@ class SortingConfig(_Strict):
     archive_max_ratio: int = Field(200, gt=1)
     archive_max_depth: int = Field(3, ge=1)
     document_timeout_s: float = Field(60, gt=0)
+
+    def all_link_hosts(self) -> tuple[str, ...]:
+        """The hosts whose links count as videos: the built-in list plus the user's, or theirs."""
+        hosts = (
+            self.link_hosts if self.link_hosts_replace else [*DEFAULT_LINK_HOSTS, *self.link_hosts]
+        )
+        return tuple(dict.fromkeys(host.strip() for host in hosts if host.strip()))
 
 
 class SmtpConfig(_Strict):
@@ -207,25 +219,140 @@ def _resolve(base: Path, path: Path) -> Path:
     return path if path.is_absolute() else (base / path).resolve()
 
 
-def _describe(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(根)"
+_PROBLEMS = {  # pydantic error type → what is wrong, in Chinese
+    "int_parsing": "须为整数",
+    "int_type": "须为整数",
+    "int_from_float": "须为整数",
+    "float_parsing": "须为数字",
+    "float_type": "须为数字",
+    "bool_parsing": "须为 true 或 false",
+    "bool_type": "须为 true 或 false",
+    "string_type": "须为文字",
+    "list_type": "须为列表，如 [甲, 乙]",
+    "dict_type": "须为下一级配置（键: 值）",
+    "model_type": "须为下一级配置（键: 值）",
+    "model_attributes_type": "须为下一级配置（键: 值）",
+    "datetime_parsing": "须为带时区的时间，如 2020-12-31T23:59:59+08:00",
+    "datetime_from_date_parsing": "须为带时区的时间，如 2020-12-31T23:59:59+08:00",
+    "datetime_type": "须为带时区的时间，如 2020-12-31T23:59:59+08:00",
+    "date_parsing": "须为日期，如 2020-12-31",
+    "date_from_datetime_parsing": "须为日期，如 2020-12-31",
+    "date_type": "须为日期，如 2020-12-31",
+    "path_type": "须为文件或文件夹路径",
+    "too_short": "项数太少",
+    "too_long": "项数太多",
+    "finite_number": "须为有限的数字",
+}
+_BOUNDS = {
+    "greater_than": ("gt", "须大于"),
+    "greater_than_equal": ("ge", "须不小于"),
+    "less_than": ("lt", "须小于"),
+    "less_than_equal": ("le", "须不大于"),
+}
+
+
+def _where(loc: tuple) -> str:
+    parts = [f"[第{part + 1}项]" if isinstance(part, int) else str(part) for part in loc]
+    return ".".join(part for part in parts if part != "[key]").replace(".[", "[")
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, dict | list):
+        return ""
+    text = str(value)
+    return f"，而不是“{text[:40]}{'…' if len(text) > 40 else ''}”"
+
+
+def _problem(error: dict) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind in _BOUNDS:
+        key, words = _BOUNDS[kind]
+        return f"{words} {ctx.get(key)}{_shown(error.get('input'))}"
+    if kind in ("literal_error", "enum"):
+        expected = str(ctx.get("expected", "")).replace(" or ", "、").replace(", ", "、")
+        return f"须为以下之一：{expected}{_shown(error.get('input'))}"
+    if kind in ("value_error", "assertion_error"):  # our own validators speak Chinese
+        return str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if kind in _PROBLEMS:
+        return f"{_PROBLEMS[kind]}{_shown(error.get('input'))}"
+    return f"取值不符合要求{_shown(error.get('input'))}"
+
+
+def describe_validation(error: ValidationError) -> str:
+    """The first mistake of a config, in Chinese, with its key path and the value given."""
+    errors = error.errors()
+    first = errors[0]
+    where = _where(first["loc"])
+    more = f"（另有 {len(errors) - 1} 处错误）" if len(errors) > 1 else ""
     if first["type"] == "extra_forbidden":
-        return f"未知的配置项 {where}（请检查拼写）"
+        return f"未知的配置项 {where}（请检查拼写）{more}"
+    if first["type"] == "missing":
+        return f"缺少配置项 {where}{more}"
     if not first["loc"]:
-        return str(first["msg"]).removeprefix("Value error, ")
-    return f"配置项 {where} 有误：{first['msg']}"
+        return _problem(first) + more
+    return f"配置项 {where} 有误：{_problem(first)}{more}"
+
+
+_YAML_HINTS = (
+    ("cannot start any token", "不能用 Tab 键缩进，请改用空格"),
+    ("mapping values are not allowed", "冒号用法不对：冒号后要有空格，值里含冒号时请加引号"),
+    ("could not find expected ':'", "缺少冒号“:”"),
+    ("did not find expected key", "缩进不一致，或缺少冒号"),
+    ("expected <block end>", "缩进不一致"),
+    ("end of stream", "引号或括号没有配对"),
+    ("quoted scalar", "引号没有配对"),
+    ("flow sequence", "方括号 [ ] 没有配对"),
+    ("flow mapping", "花括号 { } 没有配对"),
+    ("undefined alias", "“*”开头的值须加引号"),
+    ("special characters are not allowed", "含有不允许的特殊字符"),
+)
+
+
+def describe_yaml(path: Path, error: yaml.YAMLError) -> str:
+    """A YAML syntax error in Chinese, with the line and column a text editor shows."""
+    text = " ".join(str(getattr(error, name, "") or "") for name in ("context", "problem"))
+    hint = next((zh for key, zh in _YAML_HINTS if key in text), "格式不对")
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    if mark is None and isinstance(error, yaml.reader.ReaderError):
+        return f"配置文件 {path} 第 {error.position + 1} 个字符处含有无法识别的字符"
+    if mark is None:
+        return f"配置文件 {path} 格式不对（YAML 语法）"
+    return f"配置文件 {path} 第 {mark.line + 1} 行第 {mark.column + 1} 列附近格式不对：{hint}"
+
+
+def _read(path: Path) -> object:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"找不到配置文件 {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"配置文件 {path} 是一个文件夹，不是文件") from None
+    except OSError as exc:
+        raise ConfigError(f"配置文件 {path} 无法读取（没有权限或磁盘出错）") from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("gb18030", errors="replace")  # saved by Notepad as ANSI (GBK)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(describe_yaml(path, exc)) from exc
+
+
+def _folder(path: Path, key: str) -> Path:
+    """A folder the program may create: neither it nor any parent may be a file."""
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            if not candidate.is_dir():
+                raise ConfigError(f"{key} 指向 {path}，但 {candidate} 不是文件夹，而是一个文件")
+            break
+    return path
 
 
 def load_config(path: Path) -> Config:
     """Read, validate and resolve a config file; every problem is one ConfigError line."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise ConfigError(f"找不到配置文件 {path}") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"配置文件 {path} 无法读取：{exc}".splitlines()[0]) from exc
+    raw = _read(path)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -233,11 +360,12 @@ def load_config(path: Path) -> Config:
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: {_describe(exc)}") from exc
+        raise ConfigError(f"{path}：{describe_validation(exc)}") from exc
     base = path.resolve().parent
     mailbox = config.mailbox.model_copy(update={"path": _resolve(base, config.mailbox.path)})
     paths = PathsConfig(
-        data=_resolve(base, config.paths.data), reports=_resolve(base, config.paths.reports)
+        data=_folder(_resolve(base, config.paths.data), "paths.data"),
+        reports=_folder(_resolve(base, config.paths.reports), "paths.reports"),
     )
     units_file = _resolve(base, config.units_file)
     if not units_file.is_file():

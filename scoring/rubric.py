@@ -86,7 +86,7 @@ class WorkItem(_Strict):
     def _keywords(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         cleaned = tuple(k.strip() for k in value if k.strip())
         if not cleaned:
-            raise ValueError("a work item needs at least one keyword")
+            raise ValueError("每个工作项至少需要一个关键词")
         return cleaned
 
 
@@ -160,7 +160,7 @@ class SubstanceRule(_Strict):
     def _unique_labels(cls, value: tuple[WorkItem, ...]) -> tuple[WorkItem, ...]:
         labels = [item.label for item in value]
         if len(set(labels)) != len(labels):
-            raise ValueError("work item labels must be unique")
+            raise ValueError("工作项名称（label）不能重复")
         return value
 
     @property
@@ -240,13 +240,13 @@ class ScoringConfig(_Strict):
     @classmethod
     def _grades(cls, value: tuple[GradeBand, ...]) -> tuple[GradeBand, ...]:
         if not value:
-            raise ValueError("at least one grade band is needed")
+            raise ValueError("至少需要一个等次")
         bands = tuple(sorted(value, key=lambda band: band.min_score, reverse=True))
         mins = [band.min_score for band in bands]
         if len(set(mins)) != len(mins):
-            raise ValueError("two grade bands start at the same score")
+            raise ValueError("两个等次的起始分数（min_score）相同")
         if mins[-1] != 0:
-            raise ValueError("the lowest grade band must start at 0")
+            raise ValueError("最低等次的起始分数（min_score）须为 0")
         return bands
 
     @model_validator(mode="after")
@@ -254,8 +254,10 @@ class ScoringConfig(_Strict):
         maxima = self.criterion_max()
         total = sum(maxima.values())
         if abs(total - 100.0) > 1e-6:
-            parts = " + ".join(f"{name} {points:g}" for name, points in maxima.items())
-            raise ValueError(f"criterion points must add up to 100, got {total:g} ({parts})")
+            labels = {"timeliness": "按时报送", "completeness": "材料齐全", "richness": "材料丰富",
+                      "substance": "工作成效"}  # fmt: skip
+            parts = " + ".join(f"{labels[name]} {points:g}" for name, points in maxima.items())
+            raise ValueError(f"各项满分之和须为 100，现为 {total:g}（{parts}）")
         return self
 
     def criterion_max(self) -> dict[str, float]:

@@ -31,7 +31,7 @@ def test_each_command_explains_itself(command):
         [sys.executable, str(REPO / "run_pipeline.py"), command, "--help"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    assert result.returncode == 0 and "usage" in result.stdout
+    assert result.returncode == 0 and "用法：" in result.stdout
 
 
 def test_unknown_command_is_an_error_not_a_traceback():

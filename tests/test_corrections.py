@@ -163,7 +163,7 @@ def test_import_extension_and_score_override(office, tmp_path):
         (("category", "2-1", "图片"), "类别“图片”无效"),
         (("score", "西渡镇", "120", "--reason", "x"), "0–100"),
         (("score", "西渡镇", "80"), "须写明理由"),
-        (("extend", "西渡镇", "2021-01-05"), "须带时区"),
+        (("extend", "西渡镇", "下周一"), "看不懂时间"),  # a bare date is fine: the end of that day
         (
             ("import", "西渡镇", "/nonexistent.jpg", "--received", "2021-01-01T00:00:00+08:00"),
             "找不到文件",

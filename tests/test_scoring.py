@@ -429,11 +429,11 @@ def test_grade_bands(value, grade):
 
 
 def test_rubric_validation():
-    with pytest.raises(ValidationError, match="add up to 100"):
+    with pytest.raises(ValidationError, match="之和须为 100"):
         ScoringConfig(timeliness={"points": 10})
     with pytest.raises(ValidationError, match="pointz"):
         ScoringConfig(timeliness={"pointz": 10})
-    with pytest.raises(ValidationError, match="start at 0"):
+    with pytest.raises(ValidationError, match="起始分数（min_score）须为 0"):
         ScoringConfig(grades=[{"min_score": 60, "grade": "合格"}])
     custom = ScoringConfig(
         timeliness={"points": 30},
