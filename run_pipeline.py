@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import argparse
 import logging
-import logging.handlers
+import signal
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from intake.ledger import LedgerError
-from intake.models import IntakeError
-from parsers.units import RegistryError
 from pipeline import corrections
-from pipeline.config import Config, ConfigError, load_config
-from pipeline.corrections import CorrectionError
+from pipeline.config import Config, load_config
+from pipeline.dates import parse_moment
+from pipeline.faults import EXIT_DATA, EXIT_UNEXPECTED, describe
 from pipeline.jobs import (
-    BusyError,
     PollSummary,
     run_correction,
     run_once,
@@ -32,18 +30,20 @@ from pipeline.jobs import (
     run_reprocess,
     run_watch,
 )
-from pipeline.reports import ReportSummary
+from pipeline.reports import ALERT_AFTER, ReportSummary
+from pipeline.terminal import ArgumentParser, setup_logging
 
 log = logging.getLogger("pipeline")
-EXIT_CONFIG, EXIT_MAILBOX, EXIT_BUSY = 2, 3, 4
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def _parser() -> ArgumentParser:
+    parser = ArgumentParser(
         prog="run_pipeline.py",
         description="收取各单位报送材料邮件，分类归档，生成台账、通报与看板。",
     )
-    parser.add_argument("--config", default="config.yaml", help="配置文件（默认 config.yaml）")
+    parser.add_argument(
+        "--config", default="config.yaml", metavar="配置文件", help="配置文件（默认 config.yaml）"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="在终端显示详细日志")
     commands = parser.add_subparsers(dest="command", required=True, metavar="命令")
     commands.add_parser("once", help="收取一次新邮件并更新报表")
@@ -54,62 +54,42 @@ def _parser() -> argparse.ArgumentParser:
 
     def correction(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("--reason", default="", help="更正理由（记入台账）")
+        sub.add_argument("--reason", default="", metavar="理由", help="更正理由（记入台账）")
         return sub
 
     sub = correction("assign", "把邮件或文件归入某单位（编号见台账“编号”列：邮件 12，文件 12-3）")
-    sub.add_argument("ref", help="邮件或文件编号")
-    sub.add_argument("unit", help="单位名称")
+    sub.add_argument("ref", metavar="编号", help="邮件或文件编号")
+    sub.add_argument("unit", metavar="单位", help="单位名称")
     sub = correction("category", "更改文件类别（照片/总结报告/事迹材料/视频/其他）")
-    sub.add_argument("ref", help="文件编号，如 12-3")
-    sub.add_argument("category", help="新类别")
+    sub.add_argument("ref", metavar="编号", help="文件编号，如 12-3")
+    sub.add_argument("category", metavar="类别", help="新类别")
     sub = correction("exclude", "排除邮件或文件，不再计入材料")
-    sub.add_argument("ref", help="邮件或文件编号")
+    sub.add_argument("ref", metavar="编号", help="邮件或文件编号")
     sub = correction("confirm-sender", "确认某发件地址属于某单位（长期有效）")
-    sub.add_argument("address", help="发件地址")
-    sub.add_argument("unit", help="单位名称")
+    sub.add_argument("address", metavar="地址", help="发件地址")
+    sub.add_argument("unit", metavar="单位", help="单位名称")
     sub = correction("import", "导入线下（U盘、微信）收到的材料")
-    sub.add_argument("unit", help="单位名称")
-    sub.add_argument("files", nargs="+", type=Path, help="文件")
-    sub.add_argument("--received", required=True, help="实际收到时间，如 2020-12-30T10:00:00+08:00")
-    sub = correction("extend", "为某单位延长截止时间")
-    sub.add_argument("unit", help="单位名称")
-    sub.add_argument("deadline", help="新截止时间，如 2021-01-05T23:59:59+08:00")
-    sub = correction("score", "人工调整某单位得分（须写理由）")
-    sub.add_argument("unit", help="单位名称")
-    sub.add_argument("score", type=float, help="新得分 0-100")
-    return parser
-
-
-class _OneLine(logging.Formatter):
-    """Console lines never carry tracebacks; those go to the log file only."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return f"{record.levelname} {record.name}: {record.getMessage()}"
-
-
-def _logging(config: Config, verbose: bool) -> None:
-    folder = config.data_dir / "logs"
-    folder.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(
-        folder / "pipeline.log", maxBytes=5 * 1024**2, backupCount=5, encoding="utf-8"
+    sub.add_argument("unit", metavar="单位", help="单位名称")
+    sub.add_argument("files", nargs="+", type=Path, metavar="文件", help="文件")
+    sub.add_argument(
+        "--received",
+        required=True,
+        metavar="时间",
+        help="实际收到时间，如 2020-12-30 10:00、2020/12/30、2020年12月30日"
+        "（只写日期按当天 0 点计）",
     )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    console = logging.StreamHandler(sys.stderr)
-    console.setLevel(logging.INFO if verbose else logging.ERROR)
-    console.setFormatter(_OneLine())
-    root = logging.getLogger()
-    root.setLevel(logging.INFO)
-    root.handlers[:] = [handler, console]
-    for noisy in ("imapclient", "mailparser", "pypdf", "PIL", "py7zr", "fontTools"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
-
-
-def _when(text: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise CorrectionError(f"时间“{text}”格式不对，例如 2020-12-30T10:00:00+08:00") from None
+    sub = correction("extend", "为某单位延长截止时间")
+    sub.add_argument("unit", metavar="单位", help="单位名称")
+    sub.add_argument(
+        "deadline",
+        metavar="截止时间",
+        help="新截止时间，如 2021-01-05、2021/1/5、2021年1月5日 17:00"
+        "（只写日期按当天 23:59:59 计）",
+    )
+    sub = correction("score", "人工调整某单位得分（须写理由）")
+    sub.add_argument("unit", metavar="单位", help="单位名称")
+    sub.add_argument("score", type=float, metavar="得分", help="新得分 0-100")
+    return parser
 
 
 CORRECTION_COMMANDS = (
@@ -125,7 +105,7 @@ CORRECTION_COMMANDS = (
 
 def _correction(args: argparse.Namespace, now: datetime):
     """The correction a command line asks for, as ``apply(ledger, ctx) -> message``."""
-    reason = args.reason
+    reason, tz = args.reason, now.tzinfo
     match args.command:
         case "assign":
             return lambda ledger, ctx: corrections.assign(
@@ -142,12 +122,12 @@ def _correction(args: argparse.Namespace, now: datetime):
                 ledger, ctx, args.address, args.unit, reason, now
             )
         case "import":
-            received = _when(args.received)
+            received = parse_moment(args.received, tz, day_end=False)
             return lambda ledger, ctx: corrections.import_files(
                 ledger, ctx, args.unit, args.files, received, reason, now
             )
         case "extend":
-            deadline = _when(args.deadline)
+            deadline = parse_moment(args.deadline, tz, day_end=True)
             return lambda ledger, ctx: corrections.extend_deadline(
                 ledger, ctx.registry, args.unit, deadline, reason, now
             )
@@ -180,7 +160,8 @@ def _say_poll(summary: PollSummary) -> None:
     )
     if summary.duplicates:
         line += f"，重复邮件 {summary.duplicates} 封"
-    print(line + "。")
+    if summary.failure is None or summary.new or summary.duplicates:
+        print(line + "。")
     if summary.units:
         print(f"涉及单位：{units}")
     if summary.review or summary.failed:
@@ -189,72 +170,104 @@ def _say_poll(summary: PollSummary) -> None:
         print(line)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        config = load_config(Path(args.config))
-        _logging(config, args.verbose)
-        if args.command == "once":
-            summary = run_once(config, _now(config))
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _log_note(log_path: Callable[[], Path | None]) -> str:
+    path = log_path()
+    return f"（详情见日志 {path}）" if path else ""
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (systemd, a service manager) stops `watch` like Ctrl-C."""
+
+    def stop(signum, frame) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # SIGTERM exists on Windows too
+
+
+def _watch(config: Config, log_path: Callable[[], Path | None]) -> None:
+    print(f"开始定时收取（每 {config.schedule.poll_minutes:g} 分钟），按 Ctrl-C 退出。", flush=True)
+    _stop_on_sigterm()
+
+    def on_poll(summary: PollSummary) -> None:
+        stamp = _now(config).strftime("%m-%d %H:%M")
+        if summary.failure is not None:
+            alert = "【警告】已连续多次收取失败，请检查网络、授权码和磁盘！"
+            note = (
+                _log_note(log_path)
+                if describe(summary.failure)[0] in (EXIT_UNEXPECTED, EXIT_DATA)
+                else ""
+            )
+            line = f"[{stamp}] 收取失败：{summary.error}{note}"
+            print(f"{line} {alert if summary.failures >= ALERT_AFTER else ''}".rstrip(), flush=True)
+        if summary.new or summary.report or summary.notices:
+            print(f"[{stamp}] ", end="")
             _say_poll(summary)
             _say_reports(config, summary.report)
-        elif args.command == "report":
-            _say_reports(config, run_report(config, _now(config)))
-        elif args.command == "remind":
-            message, report = run_remind(config, _now(config))
-            print(message)
-            _say_reports(config, report)
-        elif args.command == "reprocess":
-            summary, report = run_reprocess(config, _now(config))
-            print(f"重新分拣邮件 {summary.new} 封。")
-            _say_reports(config, report)
-        elif args.command in CORRECTION_COMMANDS:
-            now = _now(config)
-            message, report = run_correction(config, now, _correction(args, now))
-            print(message)
-            _say_reports(config, report)
-        elif args.command == "watch":
-            print(f"开始定时收取（每 {config.schedule.poll_minutes:g} 分钟），按 Ctrl-C 退出。")
+        sys.stdout.flush()
 
-            def on_poll(summary, error, failures) -> None:
-                stamp = _now(config).strftime("%m-%d %H:%M")
-                if error is not None:
-                    alert = (
-                        "【警告】邮箱已连续多次无法连接，请检查网络和授权码！"
-                        if failures >= 3
-                        else ""
-                    )
-                    print(f"[{stamp}] 收取失败：{error} {alert}".rstrip(), flush=True)
-                elif summary.new or summary.report or summary.notices:
-                    print(f"[{stamp}] ", end="")
-                    _say_poll(summary)
-                    _say_reports(config, summary.report)
+    # In a terminal, say when it connects; a service's log needs no line every few minutes.
+    run_watch(config, lambda: _now(config), on_poll, say=_say if sys.stdout.isatty() else None)
 
-            run_watch(config, lambda: _now(config), on_poll)
+
+def _run(args: argparse.Namespace, config: Config, log_path) -> None:
+    if args.command == "once":
+        summary = run_once(config, _now(config), say=_say)
+        _say_poll(summary)
+        if summary.report is not None or summary.failure is None:
+            _say_reports(config, summary.report)
+        if summary.failure is not None:
+            raise summary.failure
+    elif args.command == "report":
+        _say_reports(config, run_report(config, _now(config)))
+    elif args.command == "remind":
+        message, report = run_remind(config, _now(config))
+        print(message)
+        _say_reports(config, report)
+    elif args.command == "reprocess":
+        summary, report = run_reprocess(config, _now(config))
+        print(f"重新分拣邮件 {summary.new} 封。")
+        _say_reports(config, report)
+    elif args.command in CORRECTION_COMMANDS:
+        now = _now(config)
+        message, report = run_correction(config, now, _correction(args, now))
+        print(message)
+        _say_reports(config, report)
+    elif args.command == "watch":
+        _watch(config, log_path)
+
+
+def _quiet_unraisable(unraisable) -> None:
+    """An error in a finaliser (a half-written file closed at exit on a full disk) goes to the
+    log file, not to the console as a traceback."""
+    log.warning(
+        "ignored error in %r", unraisable.object,
+        exc_info=(unraisable.exc_type, unraisable.exc_value, unraisable.exc_traceback),
+        extra={"console": False},
+    )  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    sys.unraisablehook = _quiet_unraisable
+    log_path: Callable[[], Path | None] = lambda: None  # noqa: E731 - until logging is set up
+    try:
+        config = load_config(Path(args.config))
+        log_path = setup_logging(config.data_dir / "logs", args.verbose)
+        _run(args, config, log_path)
     except KeyboardInterrupt:
         print("\n已停止。")
         return 0
-    except (ConfigError, RegistryError) as exc:
-        print(f"配置错误：{exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except LedgerError as exc:
-        print(f"数据错误：{exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except CorrectionError as exc:
-        print(f"无法更正：{exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except BusyError as exc:
-        print(f"错误：{exc}", file=sys.stderr)
-        return EXIT_BUSY
-    except IntakeError as exc:
-        print(f"邮箱错误：{exc}", file=sys.stderr)
-        return EXIT_MAILBOX
-    except Exception as exc:  # a bug: the full traceback goes to the log, one line to the user
-        log.exception("unexpected error")
-        print(
-            f"内部错误：{type(exc).__name__}: {exc}（详见 data/logs/pipeline.log）", file=sys.stderr
-        )
-        return 1
+    except Exception as exc:  # every failure: one Chinese line; a traceback only in the log
+        code, line = describe(exc)
+        if code in (EXIT_UNEXPECTED, EXIT_DATA):
+            log.error("command failed", exc_info=exc, extra={"console": False})
+            line += _log_note(log_path)
+        print(line, file=sys.stderr)
+        return code
     return 0
 
 

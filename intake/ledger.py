@@ -555,6 +555,20 @@ class Ledger:
         ).fetchall()
         return [row[0] for row in rows]
 
+    def next_message_id(self) -> int:
+        """The id the next new message will get (ids only grow: rows are never deleted)."""
+        return int(self._db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM messages").fetchone()[0])
+
+    def receipts_owed(self, first_id: int) -> list[int]:
+        """Submissions from ``first_id`` on that no receipt row answers yet (mail, not imports)."""
+        rows = self._db.execute(
+            "SELECT id FROM messages WHERE id >= ? AND status IN ('done', 'review') "
+            "AND time_source != 'manual' AND id NOT IN "
+            "(SELECT message FROM sent WHERE kind='receipt' AND message IS NOT NULL) ORDER BY id",
+            (first_id,),
+        ).fetchall()
+        return [row[0] for row in rows]
+
     def receipt_sent(self, message: int) -> bool:
         return (
             self._db.execute(

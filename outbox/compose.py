@@ -19,6 +19,7 @@ from email.policy import EmailPolicy
 from email.utils import format_datetime, formatdate, make_msgid
 
 from contract import CATEGORIES, CATEGORY_LABELS, MISSING_NOUNS
+from outbox.address import addr_spec
 
 __all__ = [
     "COUNT_NAMES",
@@ -86,9 +87,11 @@ def _domain(address: str) -> str | None:
 
 
 def _angle(message_id: str) -> str:
-    """``message_id`` as ``<id>``; "" when blank."""
+    """``message_id`` as ``<id>``; "" when blank or when it is no single plain id."""
     bare = _one_line(message_id).strip("<> ")
-    return f"<{bare}>" if bare else ""
+    if not bare or not bare.isascii() or any(c.isspace() or c in '<>,;"' for c in bare):
+        return ""
+    return f"<{bare}>"
 
 
 def _when(moment: datetime, zone: datetime | None = None) -> str:
@@ -132,12 +135,20 @@ def _missing_names(missing: list[str]) -> list[str]:
     return names
 
 
-def _recipients(to: str | list[str]) -> str:
-    addresses = [_one_line(address) for address in ([to] if isinstance(to, str) else to)]
-    addresses = [address for address in addresses if address]
+def _recipients(to: str | list[str]) -> tuple[Address, ...]:
+    """Each recipient as one validated plain address: never a name, a list or a line break."""
+    given = [to] if isinstance(to, str) else list(to)
+    addresses = []
+    for text in given:
+        if not (text or "").strip():
+            continue
+        address = addr_spec(text)
+        if address is None:
+            raise ValueError(f"not a plain address: {text!r}")
+        addresses.append(Address(addr_spec=address))
     if not addresses:
         raise ValueError("no recipient address")
-    return ", ".join(addresses)
+    return tuple(addresses)
 
 
 def _message(

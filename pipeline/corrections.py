@@ -20,11 +20,8 @@ from contract import category_code
 from intake.ledger import Ledger
 from intake.rawstore import RawStore
 from parsers.units import Registry
+from pipeline.faults import CorrectionError
 from pipeline.process import Context, Outcome, process
-
-
-class CorrectionError(Exception):
-    """The correction cannot be applied; the message is one Chinese line for staff."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,7 +24,8 @@ from intake.models import IntakeError
 from parsers.archives import ArchiveLimits
 from parsers.sort import SortRules
 from parsers.units import Registry, load_registry
-from pipeline.config import Config
+from pipeline.config import Config, ConfigError
+from pipeline.faults import BusyError, describe
 from pipeline.notify import (
     NotifyResult,
     daily_due,
@@ -36,6 +38,8 @@ from pipeline.notify import (
 from pipeline.process import Context, ingest, process
 from pipeline.reports import (
     ALERT_AFTER,
+    FAILURES,
+    LAST_FAILURE,
     ReportSummary,
     build_tables,
     reports_current,
@@ -43,12 +47,9 @@ from pipeline.reports import (
 )
 
 log = logging.getLogger(__name__)
+RECEIPTS_FROM = "receipts_from_message"  # first message id owed a receipt ("" while off)
 PROGRESS_FROM = 20  # show a progress bar when a poll brings at least this many mails
 LEDGER_WAIT_S = 600  # how long a command waits for a running poll before giving up
-
-
-class BusyError(Exception):
-    """Another worker holds this data folder."""
 
 
 @dataclass
@@ -62,6 +63,9 @@ class PollSummary:
     messages: list[int] = field(default_factory=list)  # ledger ids of the new messages
     report: ReportSummary | None = None
     notices: list[str] = field(default_factory=list)  # Chinese lines about outgoing mail
+    error: str = ""  # one Chinese line when the poll failed
+    failure: Exception | None = field(default=None, repr=False)  # what failed, for the CLI
+    failures: int = 0  # failed polls in a row, this one included (0 after a good poll)
 
 
 @contextlib.contextmanager
@@ -118,7 +122,7 @@ def _context(config: Config, registry: Registry) -> Context:
         keywords={k: tuple(v) for k, v in s.keywords.items()},
         inline_min_bytes=s.inline_image_min_bytes,
         inline_min_px=s.inline_image_min_px,
-        link_hosts=tuple(s.link_hosts),
+        link_hosts=s.all_link_hosts(),
         circular_min_units=s.circular_min_units,
         office_addresses=frozenset(
             a.lower() for a in [*config.campaign.office_addresses, config.mailbox.username] if a
@@ -154,36 +158,42 @@ def _tally(summary: PollSummary, outcome) -> None:
     summary.failed += outcome.status == "failed"
 
 
-def poll(ledger: Ledger, registry: Registry, config: Config) -> PollSummary:
-    """Take every new message once; retry earlier failures; never raises for one bad mail."""
-    ctx = _context(config, registry)
-    summary = PollSummary()
-    try:
-        with _source(config) as source:
-            pending = source.count_new(ledger)
-            bar = tqdm(
-                total=pending,
-                unit="封",
-                desc="收取邮件",
-                disable=pending < PROGRESS_FROM or None,
-                file=sys.stderr,
-            )
-            with bar:
-                for mail in source.new_mail(ledger):
-                    _tally(summary, ingest(ledger, source, mail, ctx))
-                    bar.update(1)
-            summary.notices.extend(f"注意：{line}，已跳过" for line in source.skipped_folders)
-    except IntakeError:
-        failures = int(ledger.get_state("connection_failures", "0")) + 1
-        ledger.set_state("connection_failures", str(failures))
-        if failures >= ALERT_AFTER:
-            log.error("mailbox unreachable for %d polls in a row", failures)
-            if not reports_current(ledger, config):  # the reports carry the banner
-                write_reports(
-                    ledger, registry, config, datetime.now(config.campaign.deadline.tzinfo)
-                )
-        raise
-    ledger.set_state("connection_failures", "0")
+def _take_new_mail(ledger: Ledger, config: Config, ctx: Context, summary, say) -> None:
+    if say is not None and config.mailbox.source == "imap":
+        say(f"正在连接邮箱 {config.mailbox.host}:{config.mailbox.port}…")
+    with _source(config) as source:
+        pending = source.count_new(ledger)
+        bar = tqdm(
+            total=pending,
+            unit="封",
+            desc="收取邮件",
+            disable=pending < PROGRESS_FROM or None,
+            file=sys.stderr,
+        )
+        with bar:
+            for mail in source.new_mail(ledger):
+                _tally(summary, ingest(ledger, source, mail, ctx))
+                bar.update(1)
+        summary.notices.extend(f"注意：{line}，已跳过" for line in source.skipped_folders)
+
+
+def _count_failure(ledger: Ledger, summary: PollSummary, exc: Exception) -> None:
+    """Record a failed poll: the log file gets the traceback, the summary and banner a line."""
+    summary.failure = exc
+    summary.error = describe(exc)[1]
+    if isinstance(exc, IntakeError | ConfigError):  # already one Chinese line: no traceback
+        log.warning("poll failed: %s", exc)
+    else:
+        log.warning("poll failed", exc_info=exc)
+    with contextlib.suppress(Exception):  # the ledger itself may be what failed (a full disk)
+        summary.failures = int(ledger.get_state(FAILURES, "0") or 0) + 1
+        ledger.set_state(FAILURES, str(summary.failures))
+        ledger.set_state(LAST_FAILURE, "mailbox" if isinstance(exc, IntakeError) else summary.error)
+    if summary.failures >= ALERT_AFTER:
+        log.warning("%d failed polls in a row", summary.failures)
+
+
+def _retry_failed(ledger: Ledger, config: Config, ctx: Context, summary: PollSummary) -> None:
     handled = set(summary.messages)  # a mail that just failed waits for the next poll
     for row in ledger.retryable(ctx.max_attempts):
         if row.id in handled:
@@ -193,20 +203,54 @@ def poll(ledger: Ledger, registry: Registry, config: Config) -> PollSummary:
             row.sha256, row.raw_path, len(raw), row.received_at, row.time_source
         )
         _tally(summary, process(ledger, retried, raw, ctx))
+
+
+def poll(ledger: Ledger, registry: Registry, config: Config, say=None) -> PollSummary:
+    """Take every new message once and retry earlier failures.
+
+    Never raises an ``Exception``: what was stored before a failure stays stored, and the
+    failure (mailbox, disk, a bug) is in the summary and counts toward the reports' banner.
+    ``say`` receives progress lines for a person (the connection attempt).
+    """
+    ctx = _context(config, registry)
+    summary = PollSummary()
+    try:
+        _take_new_mail(ledger, config, ctx, summary, say)
+    except Exception as exc:
+        _count_failure(ledger, summary, exc)
+        return summary
+    ledger.set_state(FAILURES, "0")
+    _retry_failed(ledger, config, ctx, summary)
     return summary
 
 
+def _receipts_start(ledger: Ledger, config: Config) -> None:
+    """Receipts are owed for mail stored from the poll that found them on: never the history.
+
+    The first message id of that poll is kept in the ledger; a poll with receipts off forgets
+    it, so turning them on again starts afresh.
+    """
+    if not config.notify.receipts:
+        ledger.set_state(RECEIPTS_FROM, "")
+    elif not ledger.get_state(RECEIPTS_FROM):
+        ledger.set_state(RECEIPTS_FROM, str(ledger.next_message_id()))
+
+
 def _receipts(ledger: Ledger, registry: Registry, config: Config, summary, now) -> None:
-    if not (config.notify.receipts and summary.messages):
+    """Answer every message the ledger owes a receipt, whichever poll stored it."""
+    if not config.notify.receipts:
+        return
+    owed = ledger.receipts_owed(int(ledger.get_state(RECEIPTS_FROM) or 1))
+    if not owed:
         return
     tables = build_tables(ledger, registry, config, now)
-    result = send_receipts(ledger, config, tables, summary.messages, now)
+    result = send_receipts(ledger, config, registry, tables, owed, now)
     summary.notices.append(_say_notify("回执", result, config))
 
 
 def _say_notify(kind: str, result: NotifyResult, config: Config) -> str:
-    if result.error:
-        return f"{kind}未发送：{result.error}"
+    if result.error:  # the outbox writes "中文 / English": a person reads the Chinese half
+        return f"{kind}未发送：{result.error.split(' / ')[0]}"
     where = "（演练模式，已写入 outbox 文件夹）" if config.notify.dry_run else ""
     line = f"{kind}：发出 {result.sent} 封{where}，跳过 {result.skipped} 封"
     return line + (f"，失败 {result.failed} 封" if result.failed else "") + "。"
@@ -230,13 +274,28 @@ def _daily(ledger: Ledger, registry: Registry, config: Config, now: datetime) ->
     return said
 
 
-def run_once(config: Config, now: datetime) -> PollSummary:
+def poll_cycle(
+    ledger: Ledger, registry: Registry, config: Config, now: datetime, *, daily=False, say=None
+) -> PollSummary:
+    """One poll as `once`, `watch` and the console run it: new mail, the receipts the ledger
+    owes, the daily reminders and digest (``daily``), the reports brought up to date.
+
+    A poll that fails still answers and reports what it stored; the failure is in the summary.
+    """
+    _receipts_start(ledger, config)
+    summary = poll(ledger, registry, config, say)
+    _receipts(ledger, registry, config, summary, now)
+    if daily:
+        summary.notices.extend(_daily(ledger, registry, config, now))
+    if not reports_current(ledger, config):
+        summary.report = write_reports(ledger, registry, config, now)
+    return summary
+
+
+def run_once(config: Config, now: datetime, say=None) -> PollSummary:
+    """Poll once; a failed poll comes back with ``failure`` set (the CLI exits non-zero)."""
     with worker(config) as (ledger, registry):
-        summary = poll(ledger, registry, config)
-        _receipts(ledger, registry, config, summary, now)
-        if not reports_current(ledger, config):
-            summary.report = write_reports(ledger, registry, config, now)
-        return summary
+        return poll_cycle(ledger, registry, config, now, say=say)
 
 
 def run_remind(config: Config, now: datetime) -> tuple[str, ReportSummary]:
@@ -276,38 +335,50 @@ def run_correction(config: Config, now: datetime, apply) -> tuple[str, ReportSum
         return message, write_reports(ledger, registry, config, now)
 
 
-def run_watch(config: Config, clock, on_poll) -> None:
-    """Poll every ``schedule.poll_minutes`` until interrupted; one worker per data folder.
+def watch_poll(config: Config, now: datetime, failures: int, say=None) -> PollSummary:
+    """One poll of `watch` (and of the console's worker): never raises an ``Exception``.
 
-    The ledger is held only during a poll, so corrections and `report` can run in between.
+    Whatever fails, the mailbox, the ledger, the disk, a bug, comes back in the summary with
+    ``failures`` counting failed polls in a row (``failures`` is the count before this one, for
+    when the ledger itself cannot be read); the traceback is in the log file.
     """
+    try:
+        with session(config) as (ledger, registry):
+            summary = poll_cycle(ledger, registry, config, now, daily=True, say=say)
+    except Exception as exc:
+        log.warning("poll failed", exc_info=exc)
+        summary = PollSummary(failure=exc, error=describe(exc)[1])
+    if summary.failure is not None:
+        summary.failures = max(summary.failures, failures + 1)
+    return summary
+
+
+def run_watch(
+    config: Config, clock, on_poll, stop: threading.Event | None = None, say=None
+) -> None:
+    """Poll every ``schedule.poll_minutes`` until ``stop`` is set, Ctrl-C or SIGTERM.
+
+    One worker per data folder; the ledger is held only during a poll, so corrections and
+    `report` can run in between. ``on_poll(summary)`` hears about every poll, failed or not;
+    a failing poll never ends the loop. ``say`` hears progress lines (the connection attempt).
+    """
+    stop = stop or threading.Event()
     with poller(config):
         failures = 0
 
         def job() -> None:
             nonlocal failures
-            now = clock()
-            with session(config) as (ledger, registry):
-                try:
-                    summary = poll(ledger, registry, config)
-                    failures = 0
-                except IntakeError as exc:
-                    failures += 1
-                    log.error("poll failed (%d in a row): %s", failures, exc)
-                    on_poll(None, exc, failures)
-                    summary = None
-                if summary is not None:
-                    _receipts(ledger, registry, config, summary, now)
-                notices = _daily(ledger, registry, config, now)
-                if summary is not None:
-                    summary.notices.extend(notices)
-                    if not reports_current(ledger, config):
-                        summary.report = write_reports(ledger, registry, config, now)
-                    on_poll(summary, None, 0)
+            summary = watch_poll(config, clock(), failures, say)
+            failures = summary.failures if summary.failure is not None else 0
+            try:
+                on_poll(summary)
+            except Exception:  # a display problem must not end the worker either
+                log.exception("on_poll failed")
 
         scheduler = schedule.Scheduler()
         scheduler.every(config.schedule.poll_minutes).minutes.do(job)
         job()
-        while True:
+        while not stop.is_set():
             scheduler.run_pending()
-            time.sleep(min(5.0, max(0.5, scheduler.idle_seconds or 1.0)))
+            # Short naps: time.sleep, unlike a lock wait, lets Ctrl-C through on Windows too.
+            time.sleep(min(0.5, max(0.05, scheduler.idle_seconds or 0.5)))

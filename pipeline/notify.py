@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from intake.ledger import Ledger
-from outbox import Outbox, PasswordMissing, SmtpSettings, allowed, no_reply_reason
+from outbox import REASONS, Outbox, PasswordMissing, SmtpSettings, allowed, no_reply_reason
 from outbox import digest as compose_digest
 from outbox import receipt as compose_receipt
 from outbox import reminder as compose_reminder
+from outbox.address import addr_spec, from_addresses
 from outputs.tables import ReportTables
 from parsers.units import Registry
 from pipeline.config import Config
@@ -81,10 +82,78 @@ def _missing(row: dict) -> list[str]:
     return [code for code in str(row.get("missing", "") or "").split(";") if code]
 
 
+SKIP_LABELS = {**REASONS, "rate_limited": "超过每日回执上限", "sender_unclear": "发件地址不明确"}
+
+
+def _recipients_for(info: dict, head: bytes, registry: Registry) -> list[str]:
+    """Where a receipt may go: the sender, when the mail's own From header names exactly that
+    one address; else the unit's registered addresses; never a display name's text."""
+    sender = addr_spec(info["sender"])
+    if sender is not None and from_addresses(head) == [sender.lower()]:
+        return [sender]
+    emails = next((u.emails for u in registry.units if u.name == info["unit"]), ())
+    return [address for address in map(addr_spec, emails) if address]
+
+
+def _skip(ledger: Ledger, message: int, info: dict, reason: str, now: datetime) -> None:
+    """A receipt decided against is logged too: the message is answered, never retried."""
+    log.info("no receipt for message %s: %s", message, reason)
+    with ledger.transaction():
+        ledger.log_sent("receipt", info["unit"], info["sender"] or "", message, info["subject"],
+                        "skipped", SKIP_LABELS.get(reason, reason), now.isoformat())  # fmt: skip
+        ledger.bump_generation()
+
+
+def _compose_receipt(config: Config, ledger: Ledger, tables, info, message, to, now):
+    row = _unit_row(tables, info["unit"])
+    received = datetime.fromisoformat(info["received_at"])
+    return compose_receipt(
+        office=config.campaign.office,
+        office_address=office_address(config),
+        to=to,
+        unit=info["unit"],
+        subject=info["subject"],
+        message_id=info["message_id"],
+        received_at=received.astimezone(config.campaign.deadline.tzinfo),
+        files=[(name, category) for name, category, _ in ledger.message_files(message)],
+        unit_counts={
+            k: int(row.get(k, 0) or 0)
+            for k in ("photos", "reports", "deeds", "videos", "video_links")
+        },
+        missing=_missing(row),
+        deadline=config.campaign.deadline,
+        late=received > config.campaign.deadline,
+        review_reason=info["reason"] if info["status"] == "review" else "",
+        now=now,
+    )
+
+
+def _receipt_to(ledger, config, registry, info, own, now) -> tuple[list[str], str]:
+    """(recipients, "") for a receipt that may go out, else ([], the reason it may not)."""
+    raw = (config.data_dir / info["raw_path"]).read_bytes()
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    reason = no_reply_reason(head, info["sender"], own)
+    if reason:
+        return [], reason
+    to = _recipients_for(info, head, registry)
+    if not to:
+        return [], "sender_unclear"
+    times = [datetime.fromisoformat(t) for t in ledger.sent_times("receipt", recipient=to[0])]
+    if not allowed(times, now, config.notify.receipts_per_day):
+        return [], "rate_limited"
+    return to, ""
+
+
 def send_receipts(
-    ledger: Ledger, config: Config, tables: ReportTables, messages: list[int], now: datetime
+    ledger: Ledger,
+    config: Config,
+    registry: Registry,
+    tables: ReportTables,
+    messages: list[int],
+    now: datetime,
 ) -> NotifyResult:
-    """One receipt per new submission, never to auto-replies, lists, bounces or ourselves."""
+    """One receipt per submission, never to auto-replies, lists, bounces or ourselves, and only
+    to the plain address the mail came from (or the unit's registered one)."""
     own = {office_address(config), *config.campaign.office_addresses}
     own = {a.lower() for a in own if a}
     counts = {"sent": 0, "skipped": 0, "failed": 0}
@@ -96,41 +165,13 @@ def send_receipts(
                     continue
                 if ledger.receipt_sent(message):
                     continue
-                raw = (config.data_dir / info["raw_path"]).read_bytes()
-                head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-                reason = no_reply_reason(head, info["sender"], own)
-                times = [
-                    datetime.fromisoformat(t)
-                    for t in ledger.sent_times("receipt", recipient=info["sender"])
-                ]
-                if not reason and not allowed(times, now, config.notify.receipts_per_day):
-                    reason = "rate_limited"
+                to, reason = _receipt_to(ledger, config, registry, info, own, now)
                 if reason:
-                    log.info("no receipt for message %s: %s", message, reason)
+                    _skip(ledger, message, info, reason, now)
                     counts["skipped"] += 1
                     continue
-                row = _unit_row(tables, info["unit"])
-                received = datetime.fromisoformat(info["received_at"])
-                mail = compose_receipt(
-                    office=config.campaign.office,
-                    office_address=office_address(config),
-                    to=info["sender"],
-                    unit=info["unit"],
-                    subject=info["subject"],
-                    message_id=info["message_id"],
-                    received_at=received.astimezone(config.campaign.deadline.tzinfo),
-                    files=[(name, category) for name, category, _ in ledger.message_files(message)],
-                    unit_counts={
-                        k: int(row.get(k, 0) or 0)
-                        for k in ("photos", "reports", "deeds", "videos", "video_links")
-                    },
-                    missing=_missing(row),
-                    deadline=config.campaign.deadline,
-                    late=received > config.campaign.deadline,
-                    review_reason=info["reason"] if info["status"] == "review" else "",
-                    now=now,
-                )
-                status = _send(ledger, outbox, "receipt", info["unit"], info["sender"], message,
+                mail = _compose_receipt(config, ledger, tables, info, message, to, now)
+                status = _send(ledger, outbox, "receipt", info["unit"], ";".join(to), message,
                                mail, now)  # fmt: skip
                 counts["failed" if status == "failed" else "sent"] += 1
     except PasswordMissing as exc:
@@ -150,7 +191,7 @@ def send_reminders(
             for row in tables.units.to_dict("records"):
                 if row["submitted"] and row["complete"]:
                     continue
-                to = emails.get(row["unit"], [])
+                to = [a for a in map(addr_spec, emails.get(row["unit"], [])) if a]
                 last = ledger.sent_times("reminder", unit=row["unit"])
                 if not to or (last and now - datetime.fromisoformat(last[-1]) < interval):
                     counts["skipped"] += 1

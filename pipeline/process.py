@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from parsers.headers import parse_header_block
 from parsers.mail import parse_mail
 from parsers.sort import DEFECT_LABELS, NATURE_LABELS, SortedMail, SortRules, sort_mail
 from parsers.units import Registry
+from pipeline.faults import data_folder_unusable
 
 log = logging.getLogger(__name__)
 MAX_DOCUMENT_TEXT = 200_000
@@ -124,29 +126,49 @@ def process(
     record=None,
     ignore: frozenset[int] = frozenset(),
 ) -> Outcome:
-    """Sort a recorded message and commit its effects in one transaction."""
+    """Sort a recorded message and commit its effects in one transaction.
+
+    A failure of the mail (a parser bug it triggers) is recorded against it and retried later;
+    a failure of the data folder (full, read-only) is raised: it fails the poll, not the mail.
+    """
     staging = ctx.data_dir / "tmp" / str(row.id)
     try:
-        parsed = parse_mail(raw)
-        sorted_mail = sort_mail(parsed, staging, ctx.registry, ctx.rules, ledger.sender_map())
-    except Exception as exc:  # one bad mail must never stop a run: record it and go on
-        log.exception("message %s failed to process", row.sha256[:12])
-        final = row.attempts >= ctx.max_attempts
-        with ledger.transaction():
-            ledger.finish_message(
-                row.id,
-                status="review" if final else "failed",
-                reason=f"多次处理失败，请人工处理（{type(exc).__name__}）" if final else "",
-                error=f"{type(exc).__name__}: {exc}"[:500],
-            )
-            if record:
-                record()
-            ledger.bump_generation()
+        try:
+            parsed = parse_mail(raw)
+            sorted_mail = sort_mail(parsed, staging, ctx.registry, ctx.rules, ledger.sender_map())
+        except Exception as exc:  # one bad mail must never stop a run: record it and go on
+            if data_folder_unusable(exc):
+                raise
+            return _failed(ledger, row, ctx, record, exc)
+        return _commit(ledger, row, sorted_mail, ctx, record, ignore)
+    except Exception as exc:
+        if data_folder_unusable(exc):
+            _uncount_attempt(ledger, row)
+        raise
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
-        return Outcome("failed", message=row.id)
-    outcome = _commit(ledger, row, sorted_mail, ctx, record, ignore)
-    shutil.rmtree(staging, ignore_errors=True)
-    return outcome
+
+
+def _failed(ledger: Ledger, row: MessageRow, ctx: Context, record, exc: Exception) -> Outcome:
+    log.exception("message %s failed to process", row.sha256[:12])
+    final = row.attempts >= ctx.max_attempts
+    with ledger.transaction():
+        ledger.finish_message(
+            row.id,
+            status="review" if final else "failed",
+            reason=f"多次处理失败，请人工处理（{type(exc).__name__}）" if final else "",
+            error=f"{type(exc).__name__}: {exc}"[:500],
+        )
+        if record:
+            record()
+        ledger.bump_generation()
+    return Outcome("failed", message=row.id)
+
+
+def _uncount_attempt(ledger: Ledger, row: MessageRow) -> None:
+    """Give back the attempt ``begin_message`` counted (best effort: the disk may be full)."""
+    with contextlib.suppress(Exception), ledger.transaction():
+        ledger.finish_message(row.id, attempts=max(row.attempts - 1, 0))
 
 
 def _status(sorted_mail: SortedMail, unit: str | None, overrides: Overrides) -> tuple[str, str]:
@@ -164,6 +186,99 @@ def _status(sorted_mail: SortedMail, unit: str | None, overrides: Overrides) -> 
     return "done", ""
 
 
+def _attribution(sorted_mail: SortedMail, overrides: Overrides) -> tuple[str | None, str, str]:
+    """(unit, level, evidence) of the message: a staff assignment wins over the evidence."""
+    attribution = sorted_mail.attribution
+    if overrides.unit is None:
+        return attribution.unit, attribution.level, attribution.evidence
+    unit_name, why = overrides.unit
+    return unit_name, "manual", f"工作人员指定：{why}" if why else "工作人员指定"
+
+
+def _file_record(
+    item,
+    overrides: Overrides,
+    message_unit: str | None,
+    placer: Placer,
+    moves: list[tuple[Path, str]],
+) -> FileRecord:
+    """One file of the message as the ledger keeps it, placed in the materials tree.
+
+    A file stored for the first time is appended to ``moves`` (staged path, final path).
+    """
+    key = item.sha256 if item.kind == "file" and item.sha256 else item.filename
+    unit = overrides.file_unit.get(key, (message_unit, ""))[0]
+    kind, category, note = item.kind, item.category, item.note
+    review_reason = item.review_reason
+    forced = key in overrides.file_category and item.kind in ("file", "link")
+    if forced:
+        category = overrides.file_category[key][0]
+        review_reason = ""
+        note = f"类别由工作人员更正：{overrides.file_category[key][1]}".rstrip("：")
+    if key in overrides.file_excluded:
+        kind, review_reason = "excluded", ""
+        note = f"工作人员已排除：{overrides.file_excluded[key]}"
+    path = ""
+    if kind == "file" and item.staged is not None:
+        path, category, is_new = placer.place(unit, item.sha256, category, item.store_name, forced)
+        if is_new:
+            moves.append((item.staged, path))
+    return FileRecord(
+        item.seq,
+        kind,
+        item.filename,
+        item.sender,
+        unit,
+        category,
+        item.evidence,
+        item.size,
+        item.sha256,
+        path,
+        item.link_code,
+        note,
+        review_reason,
+    )
+
+
+def _store_outcome(
+    ledger: Ledger,
+    row: MessageRow,
+    sorted_mail: SortedMail,
+    records: list[FileRecord],
+    attributed: tuple[str | None, str, str],
+    status: tuple[str, str],
+) -> None:
+    """The message's rows (inside the caller's transaction): files, documents, outcome."""
+    message_unit, level, evidence = attributed
+    ledger.clear_files(row.id)
+    ledger.add_files(row.id, records)
+    for item in sorted_mail.files:
+        if item.document is not None and item.sha256:
+            doc = item.document
+            ledger.add_document(
+                item.sha256,
+                doc.title,
+                doc.text[:MAX_DOCUMENT_TEXT],
+                doc.has_text_layer,
+                doc.problem,
+            )
+    ledger.finish_message(
+        row.id,
+        message_id=sorted_mail.message_id,
+        sender=sorted_mail.sender,
+        sender_name=sorted_mail.sender_name,
+        subject=sorted_mail.subject,
+        unit=message_unit,
+        unit_level=level if message_unit else "",
+        unit_evidence=evidence if message_unit else "",
+        candidates=";".join(sorted_mail.attribution.candidates),
+        nature=sorted_mail.nature,
+        status=status[0],
+        reason=status[1],
+        error="",
+    )
+
+
 def _commit(
     ledger: Ledger,
     row: MessageRow,
@@ -172,87 +287,23 @@ def _commit(
     record,
     ignore: frozenset[int],
 ) -> Outcome:
+    """Place the files, then write every effect of the message in one transaction."""
     overrides = overrides_for(ledger, row.sha256)
-    attribution = sorted_mail.attribution
-    level, evidence = attribution.level, attribution.evidence
-    if overrides.unit is not None:
-        unit_name, why = overrides.unit
-        attribution_unit: str | None = unit_name
-        level, evidence = "manual", f"工作人员指定：{why}" if why else "工作人员指定"
-    else:
-        attribution_unit = attribution.unit
+    attribution_unit, level, evidence = _attribution(sorted_mail, overrides)
     status, reason = _status(sorted_mail, attribution_unit, overrides)
     message_unit = attribution_unit if status in ("done", "review") else None
     placer = Placer(ledger, ignore | {row.id})
-    records: list[FileRecord] = []
     moves: list[tuple[Path, str]] = []
-    for item in sorted_mail.files if status != "excluded" else ():
-        key = item.sha256 if item.kind == "file" and item.sha256 else item.filename
-        unit = overrides.file_unit.get(key, (message_unit, ""))[0]
-        kind, category, note = item.kind, item.category, item.note
-        review_reason = item.review_reason
-        forced = key in overrides.file_category and item.kind in ("file", "link")
-        if forced:
-            category = overrides.file_category[key][0]
-            review_reason = ""
-            note = f"类别由工作人员更正：{overrides.file_category[key][1]}".rstrip("：")
-        if key in overrides.file_excluded:
-            kind, review_reason = "excluded", ""
-            note = f"工作人员已排除：{overrides.file_excluded[key]}"
-        path = ""
-        if kind == "file" and item.staged is not None:
-            path, category, is_new = placer.place(
-                unit, item.sha256, category, item.store_name, forced
-            )
-            if is_new:
-                moves.append((item.staged, path))
-        records.append(
-            FileRecord(
-                item.seq,
-                kind,
-                item.filename,
-                item.sender,
-                unit,
-                category,
-                item.evidence,
-                item.size,
-                item.sha256,
-                path,
-                item.link_code,
-                note,
-                review_reason,
-            )
-        )
+    records = [
+        _file_record(item, overrides, message_unit, placer, moves)
+        for item in (sorted_mail.files if status != "excluded" else ())
+    ]
     old_paths = ledger.message_paths(row.id)
     for staged, path in moves:
         move_into_place(ctx.data_dir, staged, path)
     with ledger.transaction():
-        ledger.clear_files(row.id)
-        ledger.add_files(row.id, records)
-        for item in sorted_mail.files:
-            if item.document is not None and item.sha256:
-                doc = item.document
-                ledger.add_document(
-                    item.sha256,
-                    doc.title,
-                    doc.text[:MAX_DOCUMENT_TEXT],
-                    doc.has_text_layer,
-                    doc.problem,
-                )
-        ledger.finish_message(
-            row.id,
-            message_id=sorted_mail.message_id,
-            sender=sorted_mail.sender,
-            sender_name=sorted_mail.sender_name,
-            subject=sorted_mail.subject,
-            unit=message_unit,
-            unit_level=level if message_unit else "",
-            unit_evidence=evidence if message_unit else "",
-            candidates=";".join(attribution.candidates),
-            nature=sorted_mail.nature,
-            status=status,
-            reason=reason,
-            error="",
+        _store_outcome(
+            ledger, row, sorted_mail, records, (message_unit, level, evidence), (status, reason)
         )
         sender = sorted_mail.sender
         learnable = sorted_mail.learnable and overrides.unit is None and status == "done"

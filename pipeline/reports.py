@@ -25,6 +25,8 @@ from scoring import evaluate
 log = logging.getLogger(__name__)
 
 ALERT_AFTER = 3  # consecutive failed polls before reports carry the mailbox banner
+FAILURES = "connection_failures"  # ledger state: failed polls in a row (any cause)
+LAST_FAILURE = "last_poll_failure"  # "mailbox", or the Chinese line of another failure
 REPORT_VERSION = "1"  # bump when report content changes, so existing reports are rebuilt
 UNITS_CSV = "units.csv"
 ATTACHMENTS_CSV = "attachments.csv"
@@ -53,8 +55,7 @@ def fingerprint(ledger: Ledger, config: Config) -> str:
     """What the reports depend on: the ledger's generation, the config and the units file."""
     digest = hashlib.sha256(REPORT_VERSION.encode())
     digest.update(ledger.get_state("generation", "0").encode())
-    alert = int(ledger.get_state("connection_failures", "0") or 0) >= ALERT_AFTER
-    digest.update(b"alert" if alert else b"")
+    digest.update(poll_alert(ledger).encode())
     for path in (config.source_path, config.units_file):
         digest.update(path.read_bytes() if path.is_file() else b"")
     return digest.hexdigest()
@@ -154,14 +155,31 @@ CORRECTION_LABELS = {
     "override_score": "调整得分",
 }
 SENT_LABELS = {"receipt": "回执", "reminder": "催报", "digest": "每日汇总"}
-SENT_STATUS = {"sent": "已发送", "dry_run": "未发送（演练，已存 outbox）", "failed": "发送失败"}
+SENT_STATUS = {
+    "sent": "已发送",
+    "dry_run": "未发送（演练，已存 outbox）",
+    "failed": "发送失败",
+    "skipped": "不发送",
+    "pending": "发送中断",
+}
+
+
+def poll_alert(ledger: Ledger) -> str:
+    """The banner after ALERT_AFTER failed polls in a row; "" while polls succeed."""
+    failures = int(ledger.get_state(FAILURES, "0") or 0)
+    if failures < ALERT_AFTER:
+        return ""
+    cause = ledger.get_state(LAST_FAILURE, "") or "mailbox"
+    if cause == "mailbox":
+        return f"邮箱已连续 {failures} 次无法连接，新邮件可能未收取，请检查网络和授权码。"
+    return f"已连续 {failures} 次收取失败（{cause}），新邮件可能未收取，请查看日志。"
 
 
 def _alerts(ledger: Ledger, messages: pd.DataFrame) -> tuple[str, ...]:
     alerts = []
-    failures = int(ledger.get_state("connection_failures", "0") or 0)
-    if failures >= ALERT_AFTER:
-        alerts.append(f"邮箱已连续 {failures} 次无法连接，新邮件可能未收取，请检查网络和授权码。")
+    banner = poll_alert(ledger)
+    if banner:
+        alerts.append(banner)
     untrusted = int((messages["time_source"].isin(["received", "date", "mtime"])).sum())
     if untrusted:
         alerts.append(
