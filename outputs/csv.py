@@ -1,7 +1,14 @@
-"""units.csv and attachments.csv exactly as the contract says (UTF-8 with BOM, header row)."""
+"""units.csv and attachments.csv exactly as the contract says (UTF-8 with BOM, header row).
+
+Staff open these files in Excel or WPS, which run a cell that begins with ``=``, ``+``, ``-`` or
+``@`` as a formula (``=HYPERLINK(...)`` in a file name, ``=cmd|' /C calc'!A0``). Every cell
+that could be read so gets a leading ``'`` (OWASP, CSV injection); a plain number is left alone,
+and the contract's numeric columns never hold a negative number anyway.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -23,9 +30,26 @@ def _int(value: object) -> str:
     return "" if value is None or pd.isna(value) else str(int(value))
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def neutralise(cell: object) -> object:
+    """A text cell that a spreadsheet would run as a formula, made inert with a leading '."""
+    if isinstance(cell, str) and cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
 def _write(frame: pd.DataFrame, path: Path) -> None:
+    """The one CSV writer of the reports: every CSV goes through it, formula cells neutralised."""
+    safe = frame.copy()
+    for column in safe.columns:
+        values = safe[column]
+        if pd.api.types.is_string_dtype(values) or pd.api.types.is_object_dtype(values):
+            safe[column] = values.map(neutralise)
     with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
+        safe.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
 
 
 def units_frame(tables: ReportTables) -> pd.DataFrame:
