@@ -171,6 +171,8 @@ def _say_reports(config: Config, report: ReportSummary | None) -> None:
         f"材料齐全 {report.complete}，待确认 {report.review} 项。"
     )
     print(f"报表目录：{config.reports_dir}")
+    for note in report.notes:
+        print(f"注意：{note}")
 
 
 def _say_poll(summary: PollSummary) -> None:

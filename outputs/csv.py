@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from contract import ATTACHMENT_COLUMNS, UNIT_COLUMNS
-from outputs._common import atomic_path
+from outputs._common import write_report
 from outputs.tables import ReportTables
 
 
@@ -23,9 +23,12 @@ def _int(value: object) -> str:
     return "" if value is None or pd.isna(value) else str(int(value))
 
 
-def _write(frame: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
+def _write(frame: pd.DataFrame, path: Path, tables: ReportTables) -> Path:
+    return write_report(
+        path,
+        lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n"),
+        tables.campaign.generated_at,
+    )
 
 
 def units_frame(tables: ReportTables) -> pd.DataFrame:
@@ -63,6 +66,7 @@ def attachments_frame(tables: ReportTables) -> pd.DataFrame:
 def write_csvs(folder: Path, tables: ReportTables) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     units_path, attachments_path = folder / "units.csv", folder / "attachments.csv"
-    _write(units_frame(tables), units_path)
-    _write(attachments_frame(tables), attachments_path)
-    return [units_path, attachments_path]
+    return [
+        _write(units_frame(tables), units_path, tables),
+        _write(attachments_frame(tables), attachments_path, tables),
+    ]

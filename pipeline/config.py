@@ -137,6 +137,20 @@ class SortingConfig(_Strict):
     document_timeout_s: float = Field(60, gt=0)
 
 
+class ToolsConfig(_Strict):
+    """External programs; empty = look on PATH and in the usual Windows install folders."""
+
+    soffice: Path | None = Field(None, description="LibreOffice soffice(.exe) or its folder")
+    sevenzip: Path | None = Field(None, description="7-Zip 7z.exe or its folder (opens RAR)")
+    ffmpeg: Path | None = None
+    ffprobe: Path | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+
 class SmtpConfig(_Strict):
     """Outgoing mail (QQ Mail: smtp.qq.com:465 over SSL with the same 授权码)."""
 
@@ -183,6 +197,7 @@ class Config(_Strict):
     scoring: ScoringConfig = ScoringConfig()
     smtp: SmtpConfig = SmtpConfig()
     notify: NotifyConfig = NotifyConfig()
+    tools: ToolsConfig = ToolsConfig()
     source_path: Path = Field(Path("config.yaml"), exclude=True)
 
     @model_validator(mode="after")
@@ -239,6 +254,12 @@ def load_config(path: Path) -> Config:
     paths = PathsConfig(
         data=_resolve(base, config.paths.data), reports=_resolve(base, config.paths.reports)
     )
+    tools = ToolsConfig(
+        **{
+            key: _resolve(base, value) if value else None
+            for key, value in config.tools.model_dump().items()
+        }
+    )
     units_file = _resolve(base, config.units_file)
     if not units_file.is_file():
         raise ConfigError(f"找不到单位名录文件 {units_file}（配置项 units_file）")
@@ -249,6 +270,7 @@ def load_config(path: Path) -> Config:
             "mailbox": mailbox,
             "paths": paths,
             "units_file": units_file,
+            "tools": tools,
             "source_path": path.resolve(),
         }
     )

@@ -22,6 +22,7 @@ from intake.ledger import Ledger
 from intake.models import IntakeError
 from parsers.archives import ArchiveLimits
 from parsers.sort import SortRules
+from parsers.tools import find_tools
 from parsers.units import Registry, load_registry
 from pipeline.config import Config
 from pipeline.notify import (
@@ -130,6 +131,7 @@ def _context(config: Config, registry: Registry) -> Context:
             max_depth=s.archive_max_depth,
         ),
         document_timeout_s=s.document_timeout_s,
+        tools=find_tools(config.tools.model_dump()),
     )
     return Context(config.data_dir, registry, rules, s.max_attempts)
 

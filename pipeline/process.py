@@ -16,6 +16,7 @@ from parsers.headers import parse_header_block
 from parsers.mail import parse_mail
 from parsers.sort import DEFECT_LABELS, NATURE_LABELS, SortedMail, SortRules, sort_mail
 from parsers.units import Registry
+from portable.names import relative_budget
 
 log = logging.getLogger(__name__)
 MAX_DOCUMENT_TEXT = 200_000
@@ -183,7 +184,7 @@ def _commit(
         attribution_unit = attribution.unit
     status, reason = _status(sorted_mail, attribution_unit, overrides)
     message_unit = attribution_unit if status in ("done", "review") else None
-    placer = Placer(ledger, ignore | {row.id})
+    placer = Placer(ledger, ignore | {row.id}, relative_budget(ctx.data_dir))
     records: list[FileRecord] = []
     moves: list[tuple[Path, str]] = []
     for item in sorted_mail.files if status != "excluded" else ():
