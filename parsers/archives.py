@@ -55,7 +55,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -830,7 +830,7 @@ def _zip_iter(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> Iterator[_En
                 )
 
 
-@cache
+@lru_cache(maxsize=1)  # re-applied whenever the tools differ from the last call's
 def _rar_tool(unar: str | None, sevenzip: str | None, bsdtar: str | None) -> str:
     """Point rarfile at the tools found (unar, then 7-Zip, then bsdtar) and say which it uses.
     rarfile keeps its tool choice in module settings; this is the one place that sets them."""

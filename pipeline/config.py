@@ -232,15 +232,33 @@ def _describe(error: ValidationError) -> str:
     return f"配置项 {where} 有误：{first['msg']}"
 
 
+_WINDOWS_PATH_HINT = (
+    "（Windows 路径请不加引号、加单引号或改用正斜杠，如 D:/禁毒办/材料；双引号里的 \\ 是转义符）"
+)
+
+
+def _config_text(raw: bytes) -> str:
+    """The file as Notepad saves it: UTF-8 with or without BOM, or the Chinese ANSI code page
+    (GBK) of older Notepad; CRLF line ends are fine for YAML."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("gb18030")
+
+
 def load_config(path: Path) -> Config:
     """Read, validate and resolve a config file; every problem is one ConfigError line."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        text = _config_text(path.read_bytes())
+        raw = yaml.safe_load(text)
     except FileNotFoundError:
         raise ConfigError(f"找不到配置文件 {path}") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"配置文件 {path} 无法读取：{exc}".splitlines()[0]) from exc
+        hint = _WINDOWS_PATH_HINT if isinstance(exc, yaml.YAMLError) and "\\" in text else ""
+        raise ConfigError(f"配置文件 {path} 无法读取：{exc}".splitlines()[0] + hint) from exc
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
