@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import logging.handlers
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +35,7 @@ from pipeline.jobs import (
     run_watch,
 )
 from pipeline.reports import ReportSummary
+from portable.logfile import RotatingLog
 
 log = logging.getLogger("pipeline")
 EXIT_CONFIG, EXIT_MAILBOX, EXIT_BUSY = 2, 3, 4
@@ -95,7 +95,7 @@ class _OneLine(logging.Formatter):
 def _logging(config: Config, verbose: bool) -> None:
     folder = config.data_dir / "logs"
     folder.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(
+    handler = RotatingLog(
         folder / "pipeline.log", maxBytes=5 * 1024**2, backupCount=5, encoding="utf-8"
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

@@ -100,7 +100,8 @@ def session(config: Config) -> Iterator[tuple[Ledger, Registry]]:
         # Leftovers of an interrupted run: scratch files, half-written report temp files.
         shutil.rmtree(data / "tmp", ignore_errors=True)
         for stale in config.reports_dir.rglob(".*.tmp") if config.reports_dir.is_dir() else ():
-            stale.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # held for a moment by a scanner (Windows)
+                stale.unlink(missing_ok=True)
         registry = load_registry(config.units_file)  # fresh: the office may have edited it
         with Ledger(data / "ledger.sqlite3") as ledger:
             yield ledger, registry

@@ -9,6 +9,7 @@ becomes a review reason, never a crash or a silent zero.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -28,6 +29,7 @@ from parsers.documents import read_document
 from parsers.tools import ToolPaths, find_tools
 from pipeline.config import load_config
 from pipeline.jobs import BusyError, poller, run_once, worker
+from portable.logfile import RotatingLog
 from portable.processes import kill_tree, run_bounded
 from tests.support import files
 from tests.support.mails import Att, Mail
@@ -396,3 +398,38 @@ def test_kill_tree_after_a_normal_exit_ends_the_child_left_behind(tmp_path: Path
     while not gone(child) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert gone(child)
+
+
+# ---- the log file shared by watch and a staff command ---------------------------------------
+
+
+def test_log_rotation_refused_by_windows_is_skipped_quietly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GIVEN the log is open in another process (watch) WHEN it reaches its size limit THEN
+    Windows refuses the rename: no traceback is printed, lines go on into the file, and the
+    rotation happens once the file is free."""
+    log = tmp_path / "pipeline.log"
+    handler = RotatingLog(log, maxBytes=200, backupCount=2, encoding="utf-8")
+    logger = logging.getLogger("test.rotation")
+    logger.addHandler(handler)
+    logger.propagate = False
+    real_rename = os.rename
+
+    def refused(src, dst):
+        raise PermissionError(13, "另一个程序正在使用此文件，进程无法访问。", str(src))
+
+    try:
+        monkeypatch.setattr(os, "rename", refused)
+        for index in range(30):
+            logger.warning("line %02d %s", index, "x" * 40)
+        assert "Logging error" not in capsys.readouterr().err
+        assert "line 29" in log.read_text(encoding="utf-8")
+        assert not (tmp_path / "pipeline.log.1").exists()
+        monkeypatch.setattr(os, "rename", real_rename)
+        monkeypatch.setattr(handler, "_next_try", 0.0)
+        logger.warning("after the other process closed it")
+        assert (tmp_path / "pipeline.log.1").exists()
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
