@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 
 from portable.atomic import write_bytes_atomic
+from portable.names import safe_component
 
 __all__ = ["Outbox", "OutboxError", "PasswordMissing", "SentResult", "SmtpSettings", "eml_name"]
 
@@ -104,7 +105,8 @@ def eml_name(message: EmailMessage, data: bytes) -> str:
     """``<date>-<subject slug>-<hash of the Message-ID>.eml``; stable for the same message."""
     key = str(message["Message-ID"] or "").encode("utf-8", "replace") or data
     digest = hashlib.sha256(key).hexdigest()[:12]
-    return f"{_stamp(message)}-{_slug(str(message['Subject'] or ''))}-{digest}.eml"
+    name = f"{_stamp(message)}-{_slug(str(message['Subject'] or ''))}-{digest}.eml"
+    return safe_component(name)  # the one sanitiser of stored names (NTFS rules)
 
 
 def _is_drop(exc: BaseException) -> bool:
