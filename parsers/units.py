@@ -148,7 +148,7 @@ def load_registry(path: Path) -> Registry:
     header = _header_row(frame)
     if header is None:
         raise RegistryError(
-            f"单位名录 {path} 缺少单位名称列（表头需有 unit 或 单位名称/单位；"
+            f"单位名录 {path} 缺少 unit 列（即单位名称：表头需有 unit 或 单位名称/单位；"
             "可选列：类别、别名、邮箱 / category, aliases, emails）"
         )
     columns = {}

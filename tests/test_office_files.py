@@ -69,7 +69,7 @@ def test_english_headers_still_work() -> None:
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("u.csv", "名称,类别\n西渡镇,乡镇\n".encode("gbk"), "缺少单位名称列"),
+        ("u.csv", "名称,类别\n西渡镇,乡镇\n".encode("gbk"), "缺少 unit 列"),
         ("u.csv", "单位,类别\n西渡镇,乡镇\n西渡镇,乡镇\n".encode("gbk"), "重复"),
         ("u.csv", b"unit\nABC\nabc\n", "重复"),  # one folder on Windows
         ("u.csv", "单位\n".encode("gbk"), "没有任何单位"),
