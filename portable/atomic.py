@@ -68,12 +68,6 @@ def write_bytes_atomic(path: Path, data: bytes, **options) -> Path:
     return write_atomic(path, lambda tmp: tmp.write_bytes(data), **options)
 
 
-def write_text_atomic(path: Path, content: str, **options) -> Path:
-    return write_atomic(
-        path, lambda tmp: tmp.write_text(content, encoding="utf-8", newline="\n"), **options
-    )
-
-
 def replace_with_retry(source: Path, target: Path) -> None:
     """``os.replace``, retried briefly while Windows reports the target in use."""
     for delay in (*RETRY_DELAYS_S, None):
