@@ -11,12 +11,12 @@ one file on the office's Windows PC; a whole stored path stays within Windows' 2
 
 from __future__ import annotations
 
-import os
 from pathlib import Path, PurePosixPath
 
 from contract import CATEGORY_LABELS
 from intake.ledger import Ledger
 from portable import names
+from portable.atomic import replace_with_retry
 
 REVIEW_DIR = "待确认"
 UNIT_FOLDER_CHARS = 60
@@ -89,7 +89,10 @@ def remove_unreferenced(ledger: Ledger, data_dir: Path, paths: set[str]) -> None
         if not ledger.path_taken(relative):
             target = data_dir / relative
             if data_dir.resolve() in target.resolve().parents:
-                target.unlink(missing_ok=True)
+                try:
+                    target.unlink(missing_ok=True)
+                except PermissionError:  # open in another program (Windows): an orphan stays
+                    continue
                 _prune_empty(target.parent, data_dir / "materials")
 
 
@@ -110,4 +113,4 @@ def move_into_place(data_dir: Path, staged: Path, relative: str) -> None:
         raise ValueError(f"refusing to write outside the data folder: {relative}")
     if not target.parent.is_dir():
         target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(staged, target)
+    replace_with_retry(staged, target)  # a virus scanner may hold a new file for a moment

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from intake.ledger import Ledger
+from intake.materials import move_into_place, remove_unreferenced
 from pipeline.config import load_config
 from pipeline.jobs import run_watch
 from portable import atomic
@@ -203,3 +205,22 @@ def test_watch_keeps_polling_while_the_ledger_is_open(tmp_path, open_files) -> N
     assert seen[0][1] == () and len(seen[1][1]) == 1 and len(seen[2][1]) == 1
     assert "杉桥镇,乡镇,true" in (config.reports_dir / "units.csv").read_text(encoding="utf-8-sig")
     assert len(copies(config.reports_dir)) == 1
+
+
+def test_a_stored_file_open_in_another_program_does_not_stop_a_correction(
+    tmp_path, open_files
+) -> None:
+    """A correction moves a photo while a colleague has the old copy open: the old copy stays
+    as an orphan instead of the correction failing."""
+    data = tmp_path / "data"
+    old = data / "materials" / "西渡镇" / "照片" / "1.jpg"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"jpeg")
+    staged = tmp_path / "staged.jpg"
+    staged.write_bytes(b"jpeg")
+    open_files.open(old)
+    with Ledger(data / "ledger.sqlite3") as ledger:
+        remove_unreferenced(ledger, data, {"materials/西渡镇/照片/1.jpg"})
+    assert old.exists()
+    move_into_place(data, staged, "materials/集兵镇/照片/1.jpg")
+    assert (data / "materials" / "集兵镇" / "照片" / "1.jpg").read_bytes() == b"jpeg"
