@@ -5,11 +5,13 @@ python run_pipeline.py --config config.yaml once       # poll once, update repor
 python run_pipeline.py --config config.yaml watch      # poll on a schedule until Ctrl-C
 python run_pipeline.py --config config.yaml report     # rebuild reports, no network
 python run_pipeline.py --config config.yaml reprocess  # re-sort every stored mail
+python run_pipeline.py --config config.yaml doctor     # which tools this PC has, and the fixes
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
@@ -17,8 +19,9 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from pipeline import corrections
-from pipeline.config import Config, load_config
+from parsers.tools import find_tools
+from pipeline import corrections, doctor
+from pipeline.config import Config, ConfigError, load_config
 from pipeline.dates import parse_moment
 from pipeline.faults import EXIT_DATA, EXIT_UNEXPECTED, describe
 from pipeline.jobs import (
@@ -51,6 +54,7 @@ def _parser() -> ArgumentParser:
     commands.add_parser("report", help="仅根据已存数据重建报表（不连接邮箱）")
     commands.add_parser("reprocess", help="名录或关键词修改后，重新分拣所有已存邮件")
     commands.add_parser("remind", help="向未报送或材料不全的单位发催报邮件")
+    commands.add_parser("doctor", help="检查本机的外部程序（LibreOffice、7-Zip 等）和邮箱设置")
 
     def correction(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
@@ -151,6 +155,8 @@ def _say_reports(config: Config, report: ReportSummary | None) -> None:
         f"材料齐全 {report.complete}，待确认 {report.review} 项。"
     )
     print(f"报表目录：{config.reports_dir}")
+    for note in report.notes:
+        print(f"注意：{note}")
 
 
 def _say_poll(summary: PollSummary) -> None:
@@ -250,8 +256,26 @@ def _quiet_unraisable(unraisable) -> None:
     )  # fmt: skip
 
 
+def _doctor(config_path: Path) -> int:
+    """List tools and settings with their fixes; exit 0 unless the config itself is unusable."""
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        print("\n".join(doctor.render(doctor.tool_checks(find_tools()))))
+        code, line = describe(exc)
+        print(line, file=sys.stderr)
+        return code
+    print("\n".join(doctor.render(doctor.diagnose(config))))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a Windows console redirected to GBK: never crash
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="replace")
     args = _parser().parse_args(argv)
+    if args.command == "doctor":
+        return _doctor(Path(args.config))
     sys.unraisablehook = _quiet_unraisable
     log_path: Callable[[], Path | None] = lambda: None  # noqa: E731 - until logging is set up
     try:

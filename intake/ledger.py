@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from portable.names import name_key
+
 _SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (
@@ -425,8 +427,15 @@ class Ledger:
         return None
 
     def path_taken(self, path: str, ignore: frozenset[int] = frozenset()) -> bool:
-        rows = self._db.execute("SELECT message FROM files WHERE path=?", (path,)).fetchall()
-        return any(row[0] not in ignore for row in rows)
+        """Whether a row (outside ``ignore``) holds ``path`` as NTFS sees names: case- and
+        NFC-insensitively. Compared in Python over the path's folder (an index range)."""
+        folder = path.rpartition("/")[0] + "/"
+        key = name_key(path)
+        rows = self._db.execute(
+            "SELECT path, message FROM files WHERE path >= ? AND path < ?",
+            (folder, folder[:-1] + chr(ord("/") + 1)),
+        )
+        return any(message not in ignore and name_key(held) == key for held, message in rows)
 
     # -- sender map --------------------------------------------------------------------------
     def sender_map(self) -> dict[str, str]:

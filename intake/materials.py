@@ -3,41 +3,35 @@
 Names are decided from the ledger alone (never from what happens to be on disk), so a run that
 crashed after moving files but before committing decides the same names when rerun and simply
 overwrites its own orphans: the end state equals that of an uninterrupted run.
+
+Names go through the project's one sanitiser (``portable.names``) and are compared as NTFS
+compares them (case- and NFC-insensitively), so ``Photo.JPG`` and ``photo.jpg`` never land on
+one file on the office's Windows PC; a whole stored path stays within Windows' 260 characters.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import unicodedata
 from pathlib import Path, PurePosixPath
 
 from contract import CATEGORY_LABELS
 from intake.ledger import Ledger
+from portable import names
+from portable.atomic import replace_with_retry
 
 REVIEW_DIR = "待确认"
-_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
-_MAX_NAME_BYTES = 180
+UNIT_FOLDER_CHARS = 60
 
 
-def safe_name(name: str) -> str:
-    """A file name that is safe on Linux and Windows and keeps the sender's wording."""
-    name = unicodedata.normalize("NFC", name)
-    name = _FORBIDDEN.sub("_", name).strip().lstrip(".").strip()
-    if not name or set(name) <= {".", "_", " "}:
-        name = "未命名"
-    stem, suffix = os.path.splitext(name)
-    if len(suffix.encode()) > 16:
-        stem, suffix = name, ""
-    while len((stem + suffix).encode()) > _MAX_NAME_BYTES and stem:
-        stem = stem[:-1]
-    if stem.upper().split(".")[0] in {"CON", "PRN", "AUX", "NUL", "COM1", "LPT1"}:
-        stem = f"_{stem}"
-    return (stem or "未命名") + suffix
+def safe_name(name: str, max_chars: int = names.NTFS_MAX_COMPONENT) -> str:
+    """A stored file name: safe on Windows and Linux, in the sender's wording."""
+    return names.safe_component(name, fallback="未命名", max_chars=max_chars)
 
 
 def unit_folder(unit: str | None) -> str:
-    return f"materials/{safe_name(unit) if unit else REVIEW_DIR}"
+    if not unit:
+        return f"materials/{REVIEW_DIR}"
+    folder = names.safe_component(unit, fallback="未命名单位", max_chars=UNIT_FOLDER_CHARS)
+    return f"materials/{folder}"
 
 
 class Placer:
@@ -47,11 +41,19 @@ class Placer:
     supply a stored copy nor block a name.
     """
 
-    def __init__(self, ledger: Ledger, ignore: frozenset[int] = frozenset()) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        ignore: frozenset[int] = frozenset(),
+        max_path: int = names.WINDOWS_MAX_PATH,
+    ) -> None:
+        """``max_path``: characters a stored path (relative to the data folder) may have; see
+        ``names.relative_budget``."""
         self.ledger = ledger
         self.ignore = ignore
+        self.max_path = max_path
         self._chosen: dict[tuple[str | None, str], tuple[str, str]] = {}
-        self._taken: set[str] = set()
+        self._taken: set[str] = set()  # name_key of every path decided in this message
 
     def place(
         self, unit: str | None, sha256: str, category: str, name: str, forced: bool = False
@@ -67,14 +69,16 @@ class Placer:
             self._chosen[key] = stored
             return stored[0], stored[1], False
         folder = PurePosixPath(unit_folder(unit)) / CATEGORY_LABELS[category]
-        name = safe_name(name)
-        stem, suffix = os.path.splitext(name)
+        room = max(self.max_path - names.utf16_length(folder.as_posix()) - 1, 24)
+        name = safe_name(name, max_chars=room)
         candidate = (folder / name).as_posix()
         counter = 2
-        while candidate in self._taken or self.ledger.path_taken(candidate, self.ignore):
-            candidate = (folder / f"{stem} ({counter}){suffix}").as_posix()
+        while names.name_key(candidate) in self._taken or self.ledger.path_taken(
+            candidate, self.ignore
+        ):
+            candidate = (folder / names.numbered(name, counter, max_chars=room)).as_posix()
             counter += 1
-        self._taken.add(candidate)
+        self._taken.add(names.name_key(candidate))
         self._chosen[key] = (candidate, category)
         return candidate, category, True
 
@@ -85,7 +89,10 @@ def remove_unreferenced(ledger: Ledger, data_dir: Path, paths: set[str]) -> None
         if not ledger.path_taken(relative):
             target = data_dir / relative
             if data_dir.resolve() in target.resolve().parents:
-                target.unlink(missing_ok=True)
+                try:
+                    target.unlink(missing_ok=True)
+                except PermissionError:  # open in another program (Windows): an orphan stays
+                    continue
                 _prune_empty(target.parent, data_dir / "materials")
 
 
@@ -106,4 +113,4 @@ def move_into_place(data_dir: Path, staged: Path, relative: str) -> None:
         raise ValueError(f"refusing to write outside the data folder: {relative}")
     if not target.parent.is_dir():
         target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(staged, target)
+    replace_with_retry(staged, target)  # a virus scanner may hold a new file for a moment

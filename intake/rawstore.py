@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
+
+from portable.atomic import write_bytes_atomic
 
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def atomic_write(path: Path, data: bytes, scratch: Path) -> None:
-    """Write via a temp file in ``scratch`` and rename, so a crash never leaves a half-written
-    file in place; ``scratch`` (on the same file system) is emptied when a worker starts."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scratch.mkdir(parents=True, exist_ok=True)
-    tmp = scratch / f"{path.name}.{os.getpid()}.tmp"
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 class RawStore:
@@ -38,5 +26,7 @@ class RawStore:
         digest = sha256_hex(raw)
         path = self.root / digest[:2] / f"{digest}.eml"
         if not path.exists() or path.stat().st_size != len(raw):
-            atomic_write(path, raw, self.scratch)
+            # via a temp file in scratch (emptied when a worker starts), so a crash never
+            # leaves a half-written message in place
+            write_bytes_atomic(path, raw, scratch=self.scratch)
         return digest

@@ -15,7 +15,6 @@ import logging
 import os
 import smtplib
 import ssl
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +22,9 @@ from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 from types import TracebackType
+
+from portable.atomic import write_bytes_atomic
+from portable.names import safe_component
 
 __all__ = ["Outbox", "OutboxError", "PasswordMissing", "SentResult", "SmtpSettings", "eml_name"]
 
@@ -103,22 +105,8 @@ def eml_name(message: EmailMessage, data: bytes) -> str:
     """``<date>-<subject slug>-<hash of the Message-ID>.eml``; stable for the same message."""
     key = str(message["Message-ID"] or "").encode("utf-8", "replace") or data
     digest = hashlib.sha256(key).hexdigest()[:12]
-    return f"{_stamp(message)}-{_slug(str(message['Subject'] or ''))}-{digest}.eml"
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, before the rename
-        dir=path.parent, prefix=".tmp-", suffix=".eml", delete=False
-    )
-    try:
-        with handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    name = f"{_stamp(message)}-{_slug(str(message['Subject'] or ''))}-{digest}.eml"
+    return safe_component(name)  # the one sanitiser of stored names (NTFS rules)
 
 
 def _is_drop(exc: BaseException) -> bool:
@@ -334,7 +322,7 @@ class Outbox:
         path = self.outbox_dir / eml_name(message, data)
         try:
             self.outbox_dir.mkdir(parents=True, exist_ok=True)
-            _atomic_write(path, data)
+            write_bytes_atomic(path, data)
         except OSError as exc:
             return SentResult(
                 "failed", error=f"无法写入发件箱目录 {self.outbox_dir} / cannot write: {exc}"

@@ -1,17 +1,14 @@
-"""Helpers shared by the report writers: labels, formatting, atomic writes.
+"""Helpers shared by the report writers: labels, formatting, writing report files.
 
 Nothing here computes a figure that scoring owns; these only translate codes and format values.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import re
-import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from contract import CATEGORY_LABELS, MISSING_LABELS, NOTICE_REASON_LABELS
+from portable.atomic import write_atomic
 
 KIND_LABELS = {"file": "文件", "link": "链接"}
 
@@ -122,59 +120,11 @@ def display_width(value: str) -> int:
     return width
 
 
-_UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
-_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {
-    f"{p}{i}" for p in ("COM", "LPT") for i in range(1, 10)
-}
+def write_report(path: Path, write: Callable[[Path], object], when: datetime) -> Path:
+    """Write one report file atomically (``write(tmp)`` fills it) and return where it landed.
 
-
-def safe_filename_part(value: Any, fallback: str = "未命名", limit: int = 60) -> str:
-    """A string usable inside a file name on Windows, macOS and Linux."""
-    name = unicodedata.normalize("NFC", text(value))
-    name = _UNSAFE_FILENAME.sub("_", name)
-    name = re.sub(r"\s+", " ", name).strip(" .")
-    name = name[:limit].strip(" .")
-    if not name or name.upper() in _WINDOWS_RESERVED:
-        return fallback
-    return name
-
-
-def _umask() -> int:
-    current = os.umask(0o022)
-    os.umask(current)
-    return current
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one step.
-
-    Readers (and a crash) only ever see the old file or the complete new one.
+    When another program holds the old file open (a 台账 open in WPS or Excel on Windows), the
+    old file stays and the new one lands beside it, named with ``when``:
+    ``报送台账（已更新 12-31 15时30分）.xlsx``; it is moved into place once the file is closed.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=f"{path.suffix}.tmp", dir=path.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        # mkstemp creates 0600; give the report the mode a plain open() would have.
-        try:
-            mode = path.stat().st_mode & 0o777
-        except OSError:
-            mode = 0o666 & ~_umask()
-        os.chmod(tmp, mode)
-        yield tmp
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-
-
-def write_text_atomic(path: Path, content: str) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(content, encoding="utf-8", newline="\n")
+    return write_atomic(Path(path), write, divert_at=when)

@@ -22,7 +22,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from outputs._common import atomic_path, safe_filename_part, xml_safe
+from outputs._common import text, write_report, xml_safe
 from outputs._docx import (
     FONT_BODY,
     FONT_KAI,
@@ -36,8 +36,10 @@ from outputs._docx import (
     set_chinese_defaults,
 )
 from outputs.tables import ReportTables
+from portable import names
 
 FILE_PREFIX = "荣誉证书_"
+UNIT_CHARS = 60  # of the unit name in a file name
 TITLE = "荣誉证书"
 TITLE_SIZE = 60.0
 BODY_SIZE = SIZE_ERHAO
@@ -45,8 +47,9 @@ BODY_LINE = 40.0
 
 
 def certificate_filename(unit: Any) -> str:
-    """``荣誉证书_<unit>.docx`` with the unit name made safe on every file system."""
-    return f"{FILE_PREFIX}{safe_filename_part(unit, fallback='单位')}.docx"
+    """``荣誉证书_<unit>.docx``, made safe on every file system by the one sanitiser."""
+    wording = " ".join(text(unit).split())[:UNIT_CHARS] or "单位"
+    return names.safe_component(f"{FILE_PREFIX}{wording}.docx")
 
 
 def _character_spacing(run, points: float) -> None:
@@ -152,10 +155,14 @@ def write_certificates(folder: Path, tables: ReportTables) -> list[Path]:
             name = certificate_filename(unit)[: -len(".docx")] + f"_{counter}.docx"
             counter += 1
         used.add(name.casefold())
-        target = folder / name
-        with atomic_path(target) as tmp:
-            _certificate(unit, tables).save(str(tmp))
-        written.append(target)
+        document = _certificate(unit, tables)
+        written.append(
+            write_report(
+                folder / name,
+                lambda tmp, d=document: d.save(str(tmp)),
+                tables.campaign.generated_at,
+            )
+        )
 
     keep = {path.name for path in written}
     for stale in folder.glob(f"{FILE_PREFIX}*.docx"):

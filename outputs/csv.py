@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from contract import ATTACHMENT_COLUMNS, UNIT_COLUMNS
-from outputs._common import atomic_path
+from outputs._common import write_report
 from outputs.tables import ReportTables
 
 
@@ -41,15 +41,18 @@ def neutralise(cell: object) -> object:
     return cell
 
 
-def _write(frame: pd.DataFrame, path: Path) -> None:
+def _write(frame: pd.DataFrame, path: Path, tables: ReportTables) -> Path:
     """The one CSV writer of the reports: every CSV goes through it, formula cells neutralised."""
     safe = frame.copy()
     for column in safe.columns:
         values = safe[column]
         if pd.api.types.is_string_dtype(values) or pd.api.types.is_object_dtype(values):
             safe[column] = values.map(neutralise)
-    with atomic_path(path) as tmp:
-        safe.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
+    return write_report(
+        path,
+        lambda tmp: safe.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n"),
+        tables.campaign.generated_at,
+    )
 
 
 def units_frame(tables: ReportTables) -> pd.DataFrame:
@@ -87,6 +90,7 @@ def attachments_frame(tables: ReportTables) -> pd.DataFrame:
 def write_csvs(folder: Path, tables: ReportTables) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     units_path, attachments_path = folder / "units.csv", folder / "attachments.csv"
-    _write(units_frame(tables), units_path)
-    _write(attachments_frame(tables), attachments_path)
-    return [units_path, attachments_path]
+    return [
+        _write(units_frame(tables), units_path, tables),
+        _write(attachments_frame(tables), attachments_path, tables),
+    ]

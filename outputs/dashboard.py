@@ -38,7 +38,7 @@ from outputs._common import (
     split_codes,
     text,
     to_local,
-    write_text_atomic,
+    write_report,
     xml_safe,
 )
 from outputs.tables import ReportTables
@@ -704,8 +704,13 @@ def render_dashboard(tables: ReportTables, reports_dir: Path, data_dir: Path) ->
     )
 
 
-def write_dashboard(path: Path, tables: ReportTables, data_dir: Path) -> None:
-    """Write the dashboard to ``path`` atomically; unit links point into ``data_dir``."""
+def write_dashboard(path: Path, tables: ReportTables, data_dir: Path) -> Path:
+    """Write the dashboard to ``path`` atomically; unit links point into ``data_dir``.
+    Returns where it landed (see ``write_report``)."""
     path = Path(path)
     page = render_dashboard(tables, path.parent, Path(data_dir))
-    write_text_atomic(path, page)
+    return write_report(
+        path,
+        lambda tmp: tmp.write_text(page, encoding="utf-8", newline="\n"),
+        tables.campaign.generated_at,
+    )

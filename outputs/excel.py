@@ -28,7 +28,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 from contract import CATEGORIES, MISSING_LABELS
 from outputs._common import (
     KIND_LABELS,
-    atomic_path,
     category_label,
     display_width,
     format_datetime,
@@ -37,6 +36,7 @@ from outputs._common import (
     reasons_label,
     split_codes,
     to_local,
+    write_report,
     xml_safe,
     yes_no,
 )
@@ -470,8 +470,9 @@ def _write_readme(ws: Worksheet, tables: ReportTables) -> None:
     ws.column_dimensions["B"].width = 80
 
 
-def write_ledger(path: Path, tables: ReportTables) -> None:
-    """Write the Excel ledger to ``path`` atomically (temp file + os.replace)."""
+def write_ledger(path: Path, tables: ReportTables) -> Path:
+    """Write the Excel ledger to ``path`` atomically; returns where it landed (beside ``path``
+    when the old file is open in WPS/Excel, see ``write_report``)."""
     tz = tables.campaign.deadline.tzinfo
     workbook = Workbook()
     workbook.properties.creator = xml_safe(tables.campaign.office)
@@ -520,5 +521,4 @@ def write_ledger(path: Path, tables: ReportTables) -> None:
     _write_sheet(workbook.create_sheet(SHEET_SENT), _sent_columns(), _records(tables.sent), tz)
     _write_readme(workbook.create_sheet(SHEET_README), tables)
 
-    with atomic_path(Path(path)) as tmp:
-        workbook.save(tmp)
+    return write_report(Path(path), workbook.save, tables.campaign.generated_at)

@@ -25,13 +25,13 @@ from docx.shared import Mm, Pt
 
 from contract import NOTICE_REASON_LABELS
 from outputs._common import (
-    atomic_path,
     chinese_ordinal,
     display_width,
     format_number,
     is_missing,
     missing_label,
     split_codes,
+    write_report,
     xml_safe,
 )
 from outputs._docx import (
@@ -232,8 +232,9 @@ def write_notice(
     *,
     doc_number: str | None = None,
     recipients: str = RECIPIENTS,
-) -> None:
-    """Write the 通报 draft to ``path`` (.docx) atomically.
+) -> Path:
+    """Write the 通报 draft to ``path`` (.docx) atomically; returns where it landed (see
+    ``write_report``).
 
     ``doc_number`` defaults to the placeholder "县禁毒办〔<year of generated_at>〕X号".
     """
@@ -364,5 +365,6 @@ def write_notice(
     date = document.add_paragraph(date_placeholder, style=STYLE_SIGNATURE)
     date.paragraph_format.right_indent = Pt(max(2 + shift, 2) * SIZE_SANHAO)
 
-    with atomic_path(Path(path)) as tmp:
-        document.save(str(tmp))
+    return write_report(
+        Path(path), lambda tmp: document.save(str(tmp)), tables.campaign.generated_at
+    )

@@ -7,10 +7,12 @@ Libraries and why:
 - ``py7zr`` reads 7z in pure Python and lets us stream every member into our own writer
   (``WriterFactory``), so that size caps apply while decompressing. Its own ``max_extract_size``
   bounds the work it does on members it only skips over.
-- ``rarfile`` parses RAR 3/5 headers itself and decompresses through an external tool; we set
-  the tool explicitly to ``unar`` (handles RAR5, solid archives and encryption). For a member
-  that ``unar`` cannot read, ``bsdtar`` (libarchive) is tried directly: ``rarfile``'s own
-  bsdtar back end puts ``--`` where bsdtar expects the archive name, so it cannot be used.
+- ``rarfile`` parses RAR 3/5 headers itself and decompresses through an external tool, chosen
+  from ``parsers.tools``: ``unar`` (handles RAR5, solid archives and encryption), else 7-Zip
+  (``7z.exe`` on Windows, which reads RAR), else bsdtar. For a member that tool cannot read,
+  ``bsdtar`` (libarchive) is tried directly: ``rarfile``'s own bsdtar back end puts ``--``
+  where bsdtar expects the archive name, so it cannot be used. Without any of them a RAR is kept
+  whole and goes to review, saying which program to install.
 - ``tarfile`` and ``gzip`` (stdlib) read tar, tar.gz/.bz2/.xz and bare .gz.
 - ``parsers.filetypes.archive_subtype`` (magic bytes) decides which members are archives to
   expand in turn.
@@ -20,10 +22,12 @@ Safety rules, the same for every format:
   letters are dropped. Such a member is STILL EXTRACTED, under the neutralised name inside
   ``dest``, and a ``traversal`` problem is recorded. (7z only: py7zr itself refuses names with
   '..' or a drive letter, so those members are skipped, with the same ``traversal`` problem.)
-- Each path component is sanitised for Windows and POSIX (invalid characters replaced, reserved
-  device names prefixed, length capped); collisions get " (2)", " (3)"... Files are created with
-  O_EXCL|O_NOFOLLOW, directories are never reused when they are symlinks, and the resolved
-  parent of every file is checked to lie inside ``dest``.
+- Each path component goes through the project's one sanitiser (``portable.names``: invalid
+  characters replaced, device names prefixed, length capped); collisions get " (2)", " (3)"...
+  Folders nested so deep that a path would pass Windows' 260-character limit are flattened into
+  the deepest folder that fits, and long names are shortened (extension kept). Files are
+  created with O_EXCL|O_NOFOLLOW (where the platform has it), directories are never reused when
+  they are symlinks, and the resolved parent of every file is checked to lie inside ``dest``.
 - Symlinks, hard links and device/FIFO entries are never created (problem ``link``).
 - Sizes are enforced while streaming, never from headers: a member stops at
   ``max_member_bytes`` (``member_too_large``) or when it expands past ``max_ratio`` times its
@@ -51,7 +55,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -62,11 +66,13 @@ import rarfile
 from py7zr.io import Py7zIO, WriterFactory
 
 from parsers.filetypes import archive_subtype
+from parsers.tools import ToolPaths, find_tools
+from portable import names
 
 _CHUNK = 1024 * 1024
-_MAX_COMPONENT_BYTES = 200
-_WINDOWS_INVALID = re.compile(r'[<>:"|?*\x00-\x1f\x7f]')
-_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+_DIR_CHARS = 64  # staged folder names: the display name keeps the original
+_LEAF_ROOM = 60  # a folder is descended into only while this much of the path budget is left
+_NUMBER_ROOM = len(" (999)") + len(".archive")  # what _unique and nested expansion may add
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
 _EXPANDABLE = {"zip", "7z", "rar", "gz", "tar"}
@@ -92,7 +98,7 @@ class Member:
 @dataclass(frozen=True)
 class Problem:
     code: str  # encrypted bomb too_many_members too_deep traversal corrupt unsupported link
-    #            member_too_large
+    #            member_too_large no_tool
     name: str  # display path of the member or archive concerned
     message: str  # Chinese, for office staff
 
@@ -123,16 +129,22 @@ _MESSAGES = {
     "sequential_stop": "压缩包内有文件超过上限，其后的文件未解压",
     "failed": "压缩包解压时出错，部分文件可能未解压，请人工核对",
     "bad_path": "压缩包内该文件的路径无法在本机保存，已跳过",
+    "no_tool": "未安装 7-Zip（或 unar），RAR 压缩包无法解压，请安装后重新分拣或人工查看",
 }
 
 
 def expand(
-    path: Path, display_name: str, dest: Path, limits: ArchiveLimits = ArchiveLimits()
+    path: Path,
+    display_name: str,
+    dest: Path,
+    limits: ArchiveLimits = ArchiveLimits(),
+    tools: ToolPaths | None = None,
 ) -> Expansion:
     """Expand the archive at ``path`` into ``dest`` (created if needed); never raises for bad
-    archives. ``display_name`` is the archive's own name, the first element of member names."""
+    archives. ``display_name`` is the archive's own name, the first element of member names.
+    ``tools``: where unar/7-Zip/bsdtar are (default: looked up now)."""
     dest.mkdir(parents=True, exist_ok=True)
-    run = _Run(root=Path(os.path.realpath(dest)), limits=limits)
+    run = _Run(root=Path(os.path.realpath(dest)), limits=limits, tools=tools or find_tools())
     display = _display_join([], display_name) or "archive"
     try:
         opened = run.expand_archive(path, display, run.root, depth=1)
@@ -228,25 +240,6 @@ def _split(raw: str) -> tuple[list[str], bool]:
 def _display_join(prefix: list[str], name: str) -> str:
     parts, _ = _split(name)
     return "/".join([*prefix, *parts])
-
-
-def safe_component(name: str) -> str:
-    """One path component, safe on Linux and Windows file systems."""
-    name = unicodedata.normalize("NFC", name)
-    name = _WINDOWS_INVALID.sub("_", name).rstrip(" .")
-    if not name or name in (".", ".."):
-        name = "_"
-    if _WINDOWS_RESERVED.match(name):
-        name = "_" + name
-    if len(name.encode("utf-8")) > _MAX_COMPONENT_BYTES:
-        stem, dot, ext = name.rpartition(".")
-        if not dot or len(ext) > 16:
-            stem, ext = name, ""
-        suffix = f".{ext}" if ext else ""
-        budget = _MAX_COMPONENT_BYTES - len(suffix.encode("utf-8"))
-        stem = stem.encode("utf-8")[:budget].decode("utf-8", "ignore")
-        name = stem + suffix
-    return name
 
 
 def _is_junk(parts: list[str]) -> bool:
@@ -348,6 +341,7 @@ class _FormatError(Exception):
 class _Run:
     root: Path
     limits: ArchiveLimits
+    tools: ToolPaths
     members: list[Member] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     total_bytes: int = 0
@@ -383,7 +377,10 @@ class _Run:
             if known is not None:
                 current = known
                 continue
-            candidate = _unique(current, safe_component(part), want_dir=True)
+            name = names.safe_component(part, fallback="_", max_chars=_DIR_CHARS)
+            candidate = _unique(current, name, want_dir=True)
+            if _room(candidate) < _LEAF_ROOM:
+                break  # deeper folders would not fit Windows' path limit: flatten here
             if not candidate.is_dir():
                 candidate.mkdir()
             self._dirs[key] = candidate
@@ -394,8 +391,11 @@ class _Run:
     def new_file(self, base: Path, parts: list[str]) -> Path:
         """Reserve a new, empty file for a member (O_EXCL: never an existing file or link)."""
         parent = self.directory(base, parts[:-1])
+        leaf = names.safe_component(
+            parts[-1], fallback="_", max_chars=max(_room(parent) - 1 - _NUMBER_ROOM, 12)
+        )
         while True:
-            target = _unique(parent, safe_component(parts[-1]), want_dir=False)
+            target = _unique(parent, leaf, want_dir=False)
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
             try:
                 os.close(os.open(target, flags | getattr(os, "O_CLOEXEC", 0), 0o644))
@@ -429,7 +429,7 @@ class _Run:
         if subtype == "zip":
             return _zip_entries(path)
         if subtype == "rar":
-            return _rar_entries(path)
+            return _rar_entries(path, self.tools)
         if subtype in ("tar", "gz"):
             return _tar_or_gz_entries(path, display)
         raise _FormatError("unsupported")
@@ -771,15 +771,22 @@ def _open_7z(fh: IO[bytes], max_extract_size: int | None = None) -> py7zr.SevenZ
         raise _FormatError("corrupt") from exc
 
 
+def _room(path: Path) -> int:
+    """Characters left below ``path`` within Windows' default path limit."""
+    return names.WINDOWS_MAX_PATH - names.utf16_length(str(path))
+
+
 def _unique(parent: Path, name: str, want_dir: bool) -> Path:
     """``parent/name``, or ``name (2)``... when taken. An existing directory is reusable only
     when a directory is wanted and it is a real directory (not a symlink)."""
-    stem, dot, ext = name.rpartition(".")
-    if not dot or not stem or want_dir:
-        stem, dot, ext = name, "", ""
     counter = 1
     while True:
-        candidate = parent / (name if counter == 1 else f"{stem} ({counter}){dot}{ext}")
+        if counter == 1:
+            candidate = parent / name
+        elif want_dir:
+            candidate = parent / f"{name} ({counter})"
+        else:
+            candidate = parent / names.numbered(name, counter)
         try:
             st = candidate.lstat()
         except FileNotFoundError:
@@ -823,20 +830,30 @@ def _zip_iter(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> Iterator[_En
                 )
 
 
-@cache
-def _rar_tool() -> str:
-    """Point rarfile at unar explicitly (bsdtar as the last resort) and say which it uses."""
+@lru_cache(maxsize=1)  # re-applied whenever the tools differ from the last call's
+def _rar_tool(unar: str | None, sevenzip: str | None, bsdtar: str | None) -> str:
+    """Point rarfile at the tools found (unar, then 7-Zip, then bsdtar) and say which it uses.
+    rarfile keeps its tool choice in module settings; this is the one place that sets them."""
+    rarfile.UNAR_TOOL = unar or "unar"
+    rarfile.SEVENZIP_TOOL = sevenzip or "7z"
+    rarfile.BSDTAR_TOOL = bsdtar or "bsdtar"
     try:
         setup = rarfile.tool_setup(
-            unrar=False, unar=True, bsdtar=True, sevenzip=False, sevenzip2=False, force=True
+            unrar=False,
+            unar=bool(unar),
+            sevenzip=bool(sevenzip),
+            sevenzip2=False,
+            bsdtar=bool(bsdtar),
+            force=True,
         )
     except rarfile.RarCannotExec:
         return ""
-    return str(setup.setup["open_cmd"][0])
+    return str(setup.get_cmdline("open_cmd", None)[0])
 
 
-def _rar_entries(path: Path) -> Iterator[_Entry]:
-    _rar_tool()
+def _rar_entries(path: Path, tools: ToolPaths) -> Iterator[_Entry]:
+    if not _rar_tool(tools.unar, tools.sevenzip, tools.bsdtar):
+        raise _FormatError("no_tool")
     try:
         rf = rarfile.RarFile(str(path))
         infos = rf.infolist()
@@ -850,10 +867,12 @@ def _rar_entries(path: Path) -> Iterator[_Entry]:
     if header_encrypted:
         rf.close()
         raise _FormatError("encrypted")
-    return _rar_iter(rf, infos, path)
+    return _rar_iter(rf, infos, path, tools.bsdtar)
 
 
-def _rar_iter(rf: rarfile.RarFile, infos: list[rarfile.RarInfo], path: Path) -> Iterator[_Entry]:
+def _rar_iter(
+    rf: rarfile.RarFile, infos: list[rarfile.RarInfo], path: Path, bsdtar: str | None
+) -> Iterator[_Entry]:
     # In a solid archive a member's own packed size says little (later members reuse the
     # dictionary of earlier ones): the ratio is then taken against the whole archive.
     solid_size = path.stat().st_size if rf.is_solid() else 0
@@ -866,8 +885,8 @@ def _rar_iter(rf: rarfile.RarFile, infos: list[rarfile.RarInfo], path: Path) -> 
                 yield _Entry(name, "link")
             else:
                 fallback = None
-                if shutil.which("bsdtar") and not info.needs_password():
-                    fallback = lambda name=name: _BsdtarMember(path, name)  # noqa: E731
+                if bsdtar and not info.needs_password():
+                    fallback = lambda name=name: _BsdtarMember(bsdtar, path, name)  # noqa: E731
                 yield _Entry(
                     name,
                     "file",
@@ -881,15 +900,16 @@ def _rar_iter(rf: rarfile.RarFile, infos: list[rarfile.RarInfo], path: Path) -> 
 class _BsdtarMember(AbstractContextManager):
     """Stream one member through ``bsdtar -xO``; the process is killed when we stop early."""
 
-    def __init__(self, archive: Path, name: str) -> None:
+    def __init__(self, bsdtar: str, archive: Path, name: str) -> None:
         pattern = re.sub(r"([\\*?\[\]])", r"\\\1", name)
         env = {**os.environ, "LC_ALL": "C.UTF-8"}
         self.proc = subprocess.Popen(
-            ["bsdtar", "-x", "-O", "-f", str(archive), "--", pattern],
+            [bsdtar, "-x", "-O", "-f", str(archive), "--", pattern],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             env=env,
+            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),  # no console flash
         )
 
     def __enter__(self) -> IO[bytes]:

@@ -6,8 +6,10 @@ Libraries and tools, and why:
 - LibreOffice (``soffice --headless --convert-to docx``) converts .doc, Kingsoft .wps (an OLE
   Word file), .rtf, .odt and HTML saved as .doc into .docx, which then goes through the same
   reader, so titles and tables come out the same way. Every run gets its own temporary profile
-  (``-env:UserInstallation``) and its own process group; on timeout the whole group is killed,
-  so parallel or hung conversions cannot clash or linger.
+  (``-env:UserInstallation``); on timeout LibreOffice and everything it started are killed
+  (``portable.processes``, the same on Windows), so parallel or hung conversions cannot clash
+  or linger. Where LibreOffice is installed comes from ``parsers.tools`` (config, PATH, or
+  Program Files on Windows).
 - ``antiword``, then ``catdoc``: the fallback for .doc/.wps when LibreOffice is not installed.
 - ``pypdf`` extracts a PDF's text layer page by page; a PDF with no text on any page (a scan)
   has ``has_text_layer`` False.
@@ -27,11 +29,8 @@ damaged, encrypted or unconvertible file gives a ``problem`` text in Chinese for
 from __future__ import annotations
 
 import codecs
-import contextlib
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
 import time
 import zipfile
@@ -44,6 +43,8 @@ from docx.text.paragraph import Paragraph
 from pypdf import PdfReader
 
 from parsers.filetypes import pdf_limits_problem
+from parsers.tools import ToolPaths, find_tools
+from portable.processes import run_bounded
 
 MAX_TEXT_CHARS = 500_000
 # Office packages (.docx/.odt): what python-docx may load into memory.
@@ -66,13 +67,16 @@ class DocumentText:
     problem: str = ""  # Chinese reason when unreadable/corrupt/conversion failed/timed out
 
 
-def read_document(path: Path, subtype: str, timeout_s: float = 60) -> DocumentText:
-    """Text and title of the document at ``path``; ``subtype`` as ``filetypes.sniff`` gives it."""
+def read_document(
+    path: Path, subtype: str, timeout_s: float = 60, tools: ToolPaths | None = None
+) -> DocumentText:
+    """Text and title of the document at ``path``; ``subtype`` as ``filetypes.sniff`` gives it.
+    ``tools``: where the converters are (default: looked up now)."""
     try:
         if subtype == "docx":
             return _read_docx(path)
         if subtype in _OFFICE_SUBTYPES:
-            return _read_via_office(path, subtype, timeout_s)
+            return _read_via_office(path, subtype, timeout_s, tools or find_tools())
         if subtype == "pdf":
             return _read_pdf(path, timeout_s)
         if subtype == "txt":
@@ -181,19 +185,14 @@ def _table_lines(table: Table) -> list[str]:
 # ---- .doc / .wps / .rtf / .odt ---------------------------------------------------------------
 
 
-def soffice_binary() -> str | None:
-    """The LibreOffice executable, or None when it is not installed."""
-    return shutil.which("soffice") or shutil.which("libreoffice")
-
-
-def _read_via_office(path: Path, subtype: str, timeout_s: float) -> DocumentText:
+def _read_via_office(path: Path, subtype: str, timeout_s: float, tools: ToolPaths) -> DocumentText:
     problem = package_problem(path) if subtype == "odt" else ""
     if problem:  # LibreOffice would inflate it just the same
         return _failed(problem)
-    binary = soffice_binary()
+    binary = tools.soffice
     if binary is None:
-        return _read_with_fallback_tools(path, subtype, timeout_s)
-    with tempfile.TemporaryDirectory(prefix="intake-soffice-") as tmp:
+        return _read_with_fallback_tools(path, subtype, timeout_s, tools)
+    with tempfile.TemporaryDirectory(prefix="intake-soffice-", ignore_cleanup_errors=True) as tmp:
         work = Path(tmp)
         source = work / f"input.{subtype}"
         shutil.copyfile(path, source)  # LibreOffice never touches the stored original
@@ -212,8 +211,11 @@ def _read_via_office(path: Path, subtype: str, timeout_s: float) -> DocumentText
             # HTML opens in Writer/Web, which has no .docx export; force the Writer import.
             command.append("--infilter=HTML (StarWriter)")
         command += ["--convert-to", "docx", "--outdir", str(outdir), str(source)]
-        env = {**os.environ, "HOME": str(work), "TMPDIR": str(work)}  # leftovers stay in work
-        outcome = _run(command, timeout_s, env=env)
+        # Leftovers stay in work (TMP/TEMP on Windows); the OSL pipe, which LibreOffice puts in
+        # /tmp whatever TMPDIR says, is removed by run_bounded when the run is killed.
+        env = {**os.environ, "HOME": str(work), "TMPDIR": str(work), "TMP": str(work)}
+        env["TEMP"] = str(work)
+        outcome = run_bounded(command, timeout_s, env=env)
         if outcome == "timeout":
             return _failed(f"文档转换超时（超过 {timeout_s:g} 秒），请人工查看")
         converted = outdir / "input.docx"
@@ -225,20 +227,23 @@ def _read_via_office(path: Path, subtype: str, timeout_s: float) -> DocumentText
     return result
 
 
-def _read_with_fallback_tools(path: Path, subtype: str, timeout_s: float) -> DocumentText:
+def _read_with_fallback_tools(
+    path: Path, subtype: str, timeout_s: float, tools: ToolPaths
+) -> DocumentText:
+    missing = _failed(f"未安装 LibreOffice，.{subtype} 需人工查看")
     if subtype not in ("doc", "wps"):
-        return _failed("未安装 LibreOffice，无法读取该类型文档")
+        return missing
     commands = []
-    if shutil.which("antiword"):
-        commands.append(["antiword", "-w", "0", "-m", "UTF-8.txt", str(path)])
-    if shutil.which("catdoc"):
-        commands.append(["catdoc", "-d", "utf-8", "-w", str(path)])
+    if tools.antiword:
+        commands.append([tools.antiword, "-w", "0", "-m", "UTF-8.txt", str(path)])
+    if tools.catdoc:
+        commands.append([tools.catdoc, "-d", "utf-8", "-w", str(path)])
     if not commands:
-        return _failed("未安装 LibreOffice、antiword 或 catdoc，无法读取 Word 文档")
+        return missing
     timed_out = False
     for command in commands:
         with tempfile.TemporaryFile() as out:
-            outcome = _run(command, timeout_s, stdout=out)
+            outcome = run_bounded(command, timeout_s, stdout=out)
             if outcome == "timeout":
                 timed_out = True
                 continue
@@ -251,42 +256,6 @@ def _read_with_fallback_tools(path: Path, subtype: str, timeout_s: float) -> Doc
     if timed_out:
         return _failed(f"文档读取超时（超过 {timeout_s:g} 秒），请人工查看")
     return _failed("Word 文档无法读取，可能已损坏")
-
-
-def _run(
-    command: list[str],
-    timeout_s: float,
-    stdout: int | object = subprocess.DEVNULL,
-    env: dict[str, str] | None = None,
-) -> str:
-    """Run ``command`` in its own process group: "ok", "failed" or "timeout". The whole group
-    is killed on timeout and on the way out, so nothing it started outlives it."""
-    try:
-        proc = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=stdout,  # type: ignore[arg-type]
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            env=env,
-        )
-    except OSError:
-        return "failed"
-    try:
-        code = proc.wait(timeout=max(timeout_s, 0.01))
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        return "timeout"
-    finally:
-        _kill_group(proc)
-    return "ok" if code == 0 else "failed"
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=10)
 
 
 def _looks_like_html(path: Path) -> bool:

@@ -18,6 +18,7 @@ from parsers.documents import DocumentText, read_document
 from parsers.filetypes import FileType, image_size, sniff
 from parsers.links import find_links, own_text
 from parsers.mail import Attachment, ParsedMail, payload
+from parsers.tools import ToolPaths, find_tools
 from parsers.units import Registry
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class SortRules:
     office_addresses: frozenset[str]
     limits: ArchiveLimits = field(default_factory=ArchiveLimits)
     document_timeout_s: float = 60.0
+    tools: ToolPaths = field(default_factory=find_tools)  # LibreOffice, 7-Zip ...: where found
 
 
 @dataclass(frozen=True)
@@ -246,7 +248,7 @@ class _Sorter:
     def _add_archive(self, display: str, path: Path, sender: str) -> None:
         dest = self.staging / f"x{self._next()}"
         dest.mkdir()
-        result = expand(path, display, dest, self.rules.limits)
+        result = expand(path, display, dest, self.rules.limits, self.rules.tools)
         problems = "；".join(dict.fromkeys(p.message for p in result.problems))
         if not result.expanded:
             seq = self._next()
@@ -322,7 +324,9 @@ class _Sorter:
         if ftype.kind == "video":
             return "video", f"视频（{ftype.subtype}）", "", None
         if ftype.kind == "document" and ftype.subtype in _DOCUMENT_SUBTYPES:
-            document = read_document(path, ftype.subtype, self.rules.document_timeout_s)
+            document = read_document(
+                path, ftype.subtype, self.rules.document_timeout_s, self.rules.tools
+            )
             category, evidence = self._keyword_category(display, document.title)
             reason = ""
             if document.problem:

@@ -8,8 +8,11 @@ identical names such as 金兰镇 / 金溪镇 must not be merged silently.
 
 from __future__ import annotations
 
+import codecs
+import io
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,33 +118,116 @@ def _split(value: object) -> tuple[str, ...]:
     return tuple(part.strip() for part in parts if part.strip())
 
 
+# Column names as the office may type them in Excel/WPS (compared after _header_key).
+_COLUMNS = {
+    "unit": ("unit", "单位名称", "单位", "单位全称"),
+    "category": ("category", "类别", "单位类别", "类型", "分类"),
+    "aliases": ("aliases", "alias", "别名", "简称"),
+    "emails": ("emails", "email", "邮箱", "电子邮箱", "邮箱地址", "联系邮箱", "电子邮件"),
+}
+_HEADER_ROWS = 10  # a title row or two above the header is common in office sheets
+_SAVE_AS = "请在 Excel/WPS 中另存为 .xlsx 或“CSV（逗号分隔）”后重试"
+
+
+def _header_key(text: str) -> str:
+    """``邮箱（多个用分号隔开）`` -> ``邮箱``; ``E-mail`` -> ``email``; ``*单位名称`` ->
+    ``单位名称``."""
+    text = unicodedata.normalize("NFKC", str(text))
+    text = re.sub(r"\(.*?\)", "", text)
+    return _STRIP.sub("", text).lower()
+
+
+_KEYS = {_header_key(name): column for column, names in _COLUMNS.items() for name in names}
+
+
 def load_registry(path: Path) -> Registry:
-    """Read the units file (CSV in UTF-8 with or without BOM, or .xlsx), all cells as strings."""
-    try:
-        if path.suffix.lower() in (".xlsx", ".xls"):
-            frame = pd.read_excel(path, dtype=str)
-        else:
-            frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise RegistryError(f"单位名录 {path} 无法读取：{exc}".splitlines()[0]) from exc
-    frame.columns = [str(column).strip().lower() for column in frame.columns]
-    if "unit" not in frame.columns:
+    """Read the units file as Excel/WPS save it on Chinese Windows: CSV in UTF-8 (with or
+    without BOM), GBK/GB18030 or UTF-16, or .xlsx; English or Chinese column headers (unit,
+    category, aliases, emails / 单位名称 or 单位, 类别, 别名, 邮箱). Every cell is a string."""
+    frame = _read_table(Path(path))
+    header = _header_row(frame)
+    if header is None:
         raise RegistryError(
-            f"单位名录 {path} 缺少 unit 列（需要列：unit, category, aliases, emails）"
+            f"单位名录 {path} 缺少 unit 列（即单位名称：表头需有 unit 或 单位名称/单位；"
+            "可选列：类别、别名、邮箱 / category, aliases, emails）"
         )
+    columns = {}
+    for index, cell in enumerate(frame.iloc[header]):
+        column = _KEYS.get(_header_key(cell))
+        if column and column not in columns:
+            columns[column] = index
+    rows = frame.iloc[header + 1 :]
+    return _registry(path, rows, columns)
+
+
+def _registry(path: Path, rows: pd.DataFrame, columns: dict[str, int]) -> Registry:
+    def cell(row: list[str], column: str) -> str:
+        index = columns.get(column)
+        return row[index] if index is not None and index < len(row) else ""
+
     units = []
-    seen: set[str] = set()
-    for row in frame.fillna("").to_dict("records"):
-        name = unicodedata.normalize("NFKC", str(row.get("unit", ""))).strip()
+    seen: dict[str, str] = {}
+    for row in rows.itertuples(index=False):
+        values = ["" if v is None else str(v) for v in row]
+        name = unicodedata.normalize("NFKC", cell(values, "unit")).strip()
         if not name:
             continue
-        if name in seen:
+        key = name.casefold()  # names differing only in case would share a folder on Windows
+        if key in seen:
             raise RegistryError(f"单位名录 {path} 中单位 {name} 重复")
-        seen.add(name)
-        emails = tuple(e.lower() for e in _split(row.get("emails", "")) if "@" in e)
-        units.append(
-            Unit(name, str(row.get("category", "")).strip(), _split(row.get("aliases")), emails)
-        )
+        seen[key] = name
+        emails = tuple(e.lower() for e in _split(cell(values, "emails")) if "@" in e)
+        category = cell(values, "category").strip()
+        units.append(Unit(name, category, _split(cell(values, "aliases")), emails))
     if not units:
         raise RegistryError(f"单位名录 {path} 中没有任何单位")
     return Registry(tuple(units))
+
+
+def _header_row(frame: pd.DataFrame) -> int | None:
+    for index in range(min(_HEADER_ROWS, len(frame))):
+        if any(_KEYS.get(_header_key(cell)) == "unit" for cell in frame.iloc[index]):
+            return index
+    return None
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """The file's first sheet (or the CSV) as strings, no header interpretation yet."""
+    suffix = path.suffix.lower()
+    if suffix in (".xls", ".et"):
+        raise RegistryError(f"单位名录 {path} 是旧版表格格式（{suffix}），{_SAVE_AS}")
+    try:
+        if suffix in (".xlsx", ".xlsm"):
+            frame = pd.read_excel(path, dtype=str, header=None, keep_default_na=False)
+        else:
+            text = _decode_csv(path.read_bytes(), path)
+            first = text.split("\n", 1)[0]
+            sep = "\t" if "\t" in first and "," not in first else ","
+            frame = pd.read_csv(
+                io.StringIO(text), dtype=str, header=None, keep_default_na=False, sep=sep
+            )
+    except RegistryError:
+        raise
+    except FileNotFoundError:
+        raise RegistryError(f"找不到单位名录 {path}") from None
+    except PermissionError:
+        raise RegistryError(f"单位名录 {path} 正被其他程序占用，无法读取，请关闭后重试") from None
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RegistryError(f"单位名录 {path} 无法读取（{detail}），{_SAVE_AS}") from exc
+    return frame.fillna("")
+
+
+def _decode_csv(raw: bytes, path: Path) -> str:
+    """UTF-8 (BOM or not), UTF-16 with BOM (Excel's “Unicode 文本”), else GB18030 (a superset
+    of GBK, what Excel's plain “CSV” writes on Chinese Windows)."""
+    if raw.startswith(codecs.BOM_UTF8):
+        return raw[len(codecs.BOM_UTF8) :].decode("utf-8", "replace")
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16")
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise RegistryError(f"单位名录 {path} 的文字编码无法识别，{_SAVE_AS}")

@@ -149,6 +149,20 @@ class SortingConfig(_Strict):
         return tuple(dict.fromkeys(host.strip() for host in hosts if host.strip()))
 
 
+class ToolsConfig(_Strict):
+    """External programs; empty = look on PATH and in the usual Windows install folders."""
+
+    soffice: Path | None = Field(None, description="LibreOffice soffice(.exe) or its folder")
+    sevenzip: Path | None = Field(None, description="7-Zip 7z.exe or its folder (opens RAR)")
+    ffmpeg: Path | None = None
+    ffprobe: Path | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+
 class SmtpConfig(_Strict):
     """Outgoing mail (QQ Mail: smtp.qq.com:465 over SSL with the same 授权码)."""
 
@@ -195,6 +209,7 @@ class Config(_Strict):
     scoring: ScoringConfig = ScoringConfig()
     smtp: SmtpConfig = SmtpConfig()
     notify: NotifyConfig = NotifyConfig()
+    tools: ToolsConfig = ToolsConfig()
     source_path: Path = Field(Path("config.yaml"), exclude=True)
 
     @model_validator(mode="after")
@@ -330,13 +345,14 @@ def _read(path: Path) -> object:
     except OSError as exc:
         raise ConfigError(f"配置文件 {path} 无法读取（没有权限或磁盘出错）") from exc
     try:
-        text = data.decode("utf-8-sig")
+        text = _config_text(data)
     except UnicodeDecodeError:
-        text = data.decode("gb18030", errors="replace")  # saved by Notepad as ANSI (GBK)
+        text = data.decode("gb18030", errors="replace")
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(describe_yaml(path, exc)) from exc
+        hint = _WINDOWS_PATH_HINT if "\\" in text else ""
+        raise ConfigError(describe_yaml(path, exc) + hint) from exc
 
 
 def _folder(path: Path, key: str) -> Path:
@@ -347,6 +363,22 @@ def _folder(path: Path, key: str) -> Path:
                 raise ConfigError(f"{key} 指向 {path}，但 {candidate} 不是文件夹，而是一个文件")
             break
     return path
+
+
+_WINDOWS_PATH_HINT = (
+    "（Windows 路径请不加引号、加单引号或改用正斜杠，如 D:/禁毒办/材料；双引号里的 \\ 是转义符）"
+)
+
+
+def _config_text(raw: bytes) -> str:
+    """The file as Notepad saves it: UTF-8 with or without BOM, or the Chinese ANSI code page
+    (GBK) of older Notepad; CRLF line ends are fine for YAML."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("gb18030")
 
 
 def load_config(path: Path) -> Config:
@@ -367,6 +399,12 @@ def load_config(path: Path) -> Config:
         data=_folder(_resolve(base, config.paths.data), "paths.data"),
         reports=_folder(_resolve(base, config.paths.reports), "paths.reports"),
     )
+    tools = ToolsConfig(
+        **{
+            key: _resolve(base, value) if value else None
+            for key, value in config.tools.model_dump().items()
+        }
+    )
     units_file = _resolve(base, config.units_file)
     if not units_file.is_file():
         raise ConfigError(f"找不到单位名录文件 {units_file}（配置项 units_file）")
@@ -377,6 +415,7 @@ def load_config(path: Path) -> Config:
             "mailbox": mailbox,
             "paths": paths,
             "units_file": units_file,
+            "tools": tools,
             "source_path": path.resolve(),
         }
     )

@@ -23,6 +23,7 @@ from intake.ledger import Ledger
 from intake.models import IntakeError
 from parsers.archives import ArchiveLimits
 from parsers.sort import SortRules
+from parsers.tools import find_tools
 from parsers.units import Registry, load_registry
 from pipeline.config import Config, ConfigError
 from pipeline.faults import BusyError, describe
@@ -103,7 +104,8 @@ def session(config: Config) -> Iterator[tuple[Ledger, Registry]]:
         # Leftovers of an interrupted run: scratch files, half-written report temp files.
         shutil.rmtree(data / "tmp", ignore_errors=True)
         for stale in config.reports_dir.rglob(".*.tmp") if config.reports_dir.is_dir() else ():
-            stale.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # held for a moment by a scanner (Windows)
+                stale.unlink(missing_ok=True)
         registry = load_registry(config.units_file)  # fresh: the office may have edited it
         with Ledger(data / "ledger.sqlite3") as ledger:
             yield ledger, registry
@@ -134,6 +136,7 @@ def _context(config: Config, registry: Registry) -> Context:
             max_depth=s.archive_max_depth,
         ),
         document_timeout_s=s.document_timeout_s,
+        tools=find_tools(config.tools.model_dump()),
     )
     return Context(config.data_dir, registry, rules, s.max_attempts)
 

@@ -18,6 +18,7 @@ from parsers.mail import parse_mail
 from parsers.sort import DEFECT_LABELS, NATURE_LABELS, SortedMail, SortRules, sort_mail
 from parsers.units import Registry
 from pipeline.faults import data_folder_unusable
+from portable.names import relative_budget
 
 log = logging.getLogger(__name__)
 MAX_DOCUMENT_TEXT = 200_000
@@ -292,7 +293,7 @@ def _commit(
     attribution_unit, level, evidence = _attribution(sorted_mail, overrides)
     status, reason = _status(sorted_mail, attribution_unit, overrides)
     message_unit = attribution_unit if status in ("done", "review") else None
-    placer = Placer(ledger, ignore | {row.id})
+    placer = Placer(ledger, ignore | {row.id}, relative_budget(ctx.data_dir))
     moves: list[tuple[Path, str]] = []
     records = [
         _file_record(item, overrides, message_unit, placer, moves)

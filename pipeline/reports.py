@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from outputs.notice import write_notice
 from outputs.tables import Campaign, ReportTables
 from parsers.units import Registry
 from pipeline.config import Config
+from portable.atomic import canonical_name, settle
 from scoring import evaluate
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,8 @@ class ReportSummary:
     on_time: int
     complete: int
     review: int
-    files: list[Path]
+    files: list[Path]  # where each report landed
+    notes: tuple[str, ...] = ()  # Chinese lines for staff (a report written beside an open file)
 
 
 def _utc(values: pd.Series) -> pd.Series:
@@ -62,7 +64,14 @@ def fingerprint(ledger: Ledger, config: Config) -> str:
 
 
 def reports_current(ledger: Ledger, config: Config) -> bool:
-    present = all((config.reports_dir / name).exists() for name in REPORT_FILES)
+    """Whether the reports need no rebuild. A report that was written beside its file while
+    that file was open (see ``outputs._common.write_report``) is first moved into place if the
+    file has been closed since; then everything is rebuilt once, so that no report still says
+    it was diverted. While the file stays open, nothing is rebuilt again."""
+    folder = config.reports_dir
+    if settle(folder) + settle(folder / CERTIFICATES_DIR):
+        return False
+    present = all((folder / name).exists() for name in REPORT_FILES)
     return present and ledger.get_state("reports_fingerprint") == fingerprint(ledger, config)
 
 
@@ -287,9 +296,7 @@ def write_reports(
 ) -> ReportSummary:
     """Rebuild every report and remember what they were built from."""
     tables = build_tables(ledger, registry, config, now)
-    folder = config.reports_dir
-    written = write_csvs(folder, tables)
-    written += _write_documents(folder, tables, config)
+    written = _write_files(config.reports_dir, tables, config)
     ledger.set_state("reports_fingerprint", fingerprint(ledger, config))
     units = tables.units
     return ReportSummary(
@@ -299,13 +306,28 @@ def write_reports(
         complete=int(units["complete"].sum()),
         review=len(tables.review),
         files=written,
+        notes=tuple(diversion_note(path) for path in written if canonical_name(path.name)),
     )
 
 
-def _write_documents(folder: Path, tables: ReportTables, config: Config) -> list[Path]:
+def diversion_note(landed: Path) -> str:
+    """One Chinese line about a report written beside its file because that file was open."""
+    original = canonical_name(landed.name)
+    return (
+        f"{original} 正被其他程序（如 WPS、Excel）打开，无法替换：新版本已另存为 {landed.name}；"
+        "关闭该文件后，下次收取时会自动替换。"
+    )
 
-    write_ledger(folder / LEDGER_XLSX, tables)
-    write_notice(folder / NOTICE_DOCX, tables)
-    certificates = write_certificates(folder / CERTIFICATES_DIR, tables)
-    write_dashboard(folder / DASHBOARD_HTML, tables, config.data_dir)
-    return [folder / LEDGER_XLSX, folder / NOTICE_DOCX, folder / DASHBOARD_HTML, *certificates]
+
+def _write_files(folder: Path, tables: ReportTables, config: Config) -> list[Path]:
+    """Every report; the dashboard last, so that it can say which reports were diverted."""
+    written = write_csvs(folder, tables)
+    written.append(write_ledger(folder / LEDGER_XLSX, tables))
+    written.append(write_notice(folder / NOTICE_DOCX, tables))
+    written += write_certificates(folder / CERTIFICATES_DIR, tables)
+    notes = tuple(diversion_note(path) for path in written if canonical_name(path.name))
+    if notes:
+        campaign = replace(tables.campaign, alerts=(*tables.campaign.alerts, *notes))
+        tables = replace(tables, campaign=campaign)
+    written.append(write_dashboard(folder / DASHBOARD_HTML, tables, config.data_dir))
+    return written

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import logging.handlers
 import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from intake.imap import network_cause
+from portable.logfile import RotatingLog
 
 __all__ = ["ArgumentParser", "console_line", "setup_logging", "translate_usage_error"]
 
@@ -161,7 +161,7 @@ def _worth_showing(record: logging.LogRecord) -> bool:
     return record.levelno >= logging.WARNING or str(record.msg) in _ZH
 
 
-class _QuietFileHandler(logging.handlers.RotatingFileHandler):
+class _QuietFileHandler(RotatingLog):
     """A log file that stops trying (silently) once it cannot be written, e.g. a full disk."""
 
     broken = False

@@ -15,7 +15,8 @@ from pathlib import Path
 import py7zr
 import pytest
 
-from parsers.archives import ArchiveLimits, Expansion, expand, safe_component
+from parsers.archives import ArchiveLimits, Expansion, expand
+from portable.names import safe_component
 
 IN_CI = os.environ.get("CI") == "true"
 MiB = 1024**2
@@ -270,7 +271,7 @@ def test_safe_component_caps_length_and_keeps_extension() -> None:
     safe = safe_component(long)
     assert safe.endswith(".jpg")
     assert len(safe.encode()) <= 200
-    assert safe_component("..") == "_"
+    assert safe_component("..", fallback="_") == "_"
     assert safe_component("nul") == "_nul"
 
 

@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,8 @@ from docx import Document
 from PIL import Image
 from pypdf import PdfWriter
 
-from parsers import documents
 from parsers.documents import DocumentText, read_document, title_of
+from parsers.tools import ToolPaths, find_tools
 
 IN_CI = os.environ.get("CI") == "true"
 TITLE = "西渡镇2020年禁毒志愿服务工作总结"
@@ -223,17 +224,27 @@ def test_parallel_conversions_do_not_clash(tmp_path: Path, made: dict[str, Path]
     assert all(r.title.startswith(TITLE) for r in results)
 
 
-def test_fallback_tools_without_libreoffice(
-    made: dict[str, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_fallback_tools_without_libreoffice(made: dict[str, Path]) -> None:
     if not (shutil.which("antiword") or shutil.which("catdoc")):
         require("catdoc")
-    monkeypatch.setattr(documents, "soffice_binary", lambda: None)
-    result = read_document(made["doc"], "doc")
+    tools = replace(find_tools(), soffice=None)
+    result = read_document(made["doc"], "doc", tools=tools)
     assert result.problem == ""
     assert TITLE in result.text
     assert result.title.startswith(TITLE)
-    assert read_document(made["doc"], "rtf").problem != ""  # only Word files have a fallback
+    # only Word files have a fallback; the reason says what to install
+    assert (
+        read_document(made["doc"], "rtf", tools=tools).problem
+        == "未安装 LibreOffice，.rtf 需人工查看"
+    )
+
+
+def test_without_any_converter_the_reason_names_libreoffice(made: dict[str, Path]) -> None:
+    """GIVEN a PC without LibreOffice, antiword or catdoc (a fresh Windows PC)
+    WHEN a .doc report is read THEN the problem says what to install, never a silent empty."""
+    result = read_document(made["doc"], "doc", tools=ToolPaths())
+    assert result.problem == "未安装 LibreOffice，.doc 需人工查看"
+    assert result.text == ""
 
 
 # ---- .pdf -------------------------------------------------------------------------------

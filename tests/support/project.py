@@ -50,8 +50,15 @@ def write_config(folder: Path, account=None, **sections) -> Path:
     return path
 
 
-def run_cli(config: Path, *args: str, password: str | None = None, timeout: float = 300):
-    env = {k: v for k, v in os.environ.items() if k != PASSWORD_ENV}
+def run_cli(
+    config: Path,
+    *args: str,
+    password: str | None = None,
+    timeout: float = 300,
+    env: dict[str, str] | None = None,
+):
+    """The CLI in a subprocess; ``env`` adds to (or overrides) the environment."""
+    env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k != PASSWORD_ENV}
     if password is not None:
         env[PASSWORD_ENV] = password
     return subprocess.run(
