@@ -154,8 +154,11 @@ def _tally(summary: PollSummary, outcome) -> None:
     summary.failed += outcome.status == "failed"
 
 
-def poll(ledger: Ledger, registry: Registry, config: Config) -> PollSummary:
-    """Take every new message once; retry earlier failures; never raises for one bad mail."""
+def poll(ledger: Ledger, registry: Registry, config: Config, progress=None) -> PollSummary:
+    """Take every new message once; retry earlier failures; never raises for one bad mail.
+
+    ``progress(done, total)``, if given, hears about every mail taken (the console shows it).
+    """
     ctx = _context(config, registry)
     summary = PollSummary()
     try:
@@ -169,9 +172,13 @@ def poll(ledger: Ledger, registry: Registry, config: Config) -> PollSummary:
                 file=sys.stderr,
             )
             with bar:
-                for mail in source.new_mail(ledger):
+                if progress:
+                    progress(0, pending)
+                for done, mail in enumerate(source.new_mail(ledger), start=1):
                     _tally(summary, ingest(ledger, source, mail, ctx))
                     bar.update(1)
+                    if progress:
+                        progress(done, max(pending, done))
             summary.notices.extend(f"注意：{line}，已跳过" for line in source.skipped_folders)
     except IntakeError:
         failures = int(ledger.get_state("connection_failures", "0")) + 1
@@ -239,11 +246,14 @@ def run_once(config: Config, now: datetime) -> PollSummary:
         return summary
 
 
-def run_remind(config: Config, now: datetime) -> tuple[str, ReportSummary]:
-    """催报 now, to every unit not submitted or incomplete (respecting the interval)."""
+def run_remind(
+    config: Config, now: datetime, only: frozenset[str] | None = None
+) -> tuple[str, ReportSummary]:
+    """催报 now, to every unit not submitted or incomplete (``only``: just these units),
+    respecting the interval."""
     with session(config) as (ledger, registry):
         tables = build_tables(ledger, registry, config, now)
-        result = send_reminders(ledger, config, registry, tables, now)
+        result = send_reminders(ledger, config, registry, tables, now, only)
         return _say_notify("催报", result, config), write_reports(ledger, registry, config, now)
 
 
@@ -276,6 +286,28 @@ def run_correction(config: Config, now: datetime, apply) -> tuple[str, ReportSum
         return message, write_reports(ledger, registry, config, now)
 
 
+def watch_cycle(
+    config: Config, now: datetime, progress=None
+) -> tuple[PollSummary | None, IntakeError | None]:
+    """One scheduled poll: mail, receipts, the daily reminders and digest, reports if stale.
+
+    A mailbox error is returned, not raised: the daily jobs and the schedule go on.
+    """
+    with session(config) as (ledger, registry):
+        try:
+            summary, error = poll(ledger, registry, config, progress), None
+        except IntakeError as exc:
+            summary, error = None, exc
+        if summary is not None:
+            _receipts(ledger, registry, config, summary, now)
+        notices = _daily(ledger, registry, config, now)
+        if summary is not None:
+            summary.notices.extend(notices)
+            if not reports_current(ledger, config):
+                summary.report = write_reports(ledger, registry, config, now)
+        return summary, error
+
+
 def run_watch(config: Config, clock, on_poll) -> None:
     """Poll every ``schedule.poll_minutes`` until interrupted; one worker per data folder.
 
@@ -286,24 +318,14 @@ def run_watch(config: Config, clock, on_poll) -> None:
 
         def job() -> None:
             nonlocal failures
-            now = clock()
-            with session(config) as (ledger, registry):
-                try:
-                    summary = poll(ledger, registry, config)
-                    failures = 0
-                except IntakeError as exc:
-                    failures += 1
-                    log.error("poll failed (%d in a row): %s", failures, exc)
-                    on_poll(None, exc, failures)
-                    summary = None
-                if summary is not None:
-                    _receipts(ledger, registry, config, summary, now)
-                notices = _daily(ledger, registry, config, now)
-                if summary is not None:
-                    summary.notices.extend(notices)
-                    if not reports_current(ledger, config):
-                        summary.report = write_reports(ledger, registry, config, now)
-                    on_poll(summary, None, 0)
+            summary, error = watch_cycle(config, clock())
+            if error is not None:
+                failures += 1
+                log.error("poll failed (%d in a row): %s", failures, error)
+                on_poll(None, error, failures)
+            else:
+                failures = 0
+                on_poll(summary, None, 0)
 
         scheduler = schedule.Scheduler()
         scheduler.every(config.schedule.poll_minutes).minutes.do(job)

@@ -152,6 +152,7 @@ CORRECTION_LABELS = {
     "confirm_sender": "确认发件地址",
     "extend_deadline": "延期",
     "override_score": "调整得分",
+    "revoke": "撤销更正",
 }
 SENT_LABELS = {"receipt": "回执", "reminder": "催报", "digest": "每日汇总"}
 SENT_STATUS = {"sent": "已发送", "dry_run": "未发送（演练，已存 outbox）", "failed": "发送失败"}
