@@ -5,13 +5,16 @@ python run_pipeline.py --config config.yaml once       # poll once, update repor
 python run_pipeline.py --config config.yaml watch      # poll on a schedule until Ctrl-C
 python run_pipeline.py --config config.yaml report     # rebuild reports, no network
 python run_pipeline.py --config config.yaml reprocess  # re-sort every stored mail
+python run_pipeline.py --config config.yaml serve      # the office console in the browser
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import logging.handlers
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -51,6 +54,17 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("report", help="仅根据已存数据重建报表（不连接邮箱）")
     commands.add_parser("reprocess", help="名录或关键词修改后，重新分拣所有已存邮件")
     commands.add_parser("remind", help="向未报送或材料不全的单位发催报邮件")
+    sub = commands.add_parser("serve", help="打开网页管理台（同时定时收取），Ctrl-C 退出")
+    sub.add_argument("--no-poll", action="store_true", help="只开管理台，不定时收取")
+    sub.add_argument("--no-browser", action="store_true", help="不自动打开浏览器")
+    sub = commands.add_parser("add-user", help="创建或重设管理台账号（局域网访问时登录用）")
+    sub.add_argument("name", help="用户名")
+    sub.add_argument(
+        "--role", choices=["查看", "管理"], default="查看", help="查看：只读；管理：可更正、发信"
+    )
+    sub.add_argument(
+        "--password-env", help="从这个环境变量读取密码（供脚本使用），否则在终端输入两次"
+    )
 
     def correction(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
@@ -78,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = correction("score", "人工调整某单位得分（须写理由）")
     sub.add_argument("unit", help="单位名称")
     sub.add_argument("score", type=float, help="新得分 0-100")
+    sub = correction("revoke", "撤销一项更正（编号见台账“更正记录”或管理台“记录”页）")
+    sub.add_argument("id", type=int, help="更正记录编号")
     return parser
 
 
@@ -120,6 +136,7 @@ CORRECTION_COMMANDS = (
     "import",
     "extend",
     "score",
+    "revoke",
 )
 
 
@@ -155,7 +172,17 @@ def _correction(args: argparse.Namespace, now: datetime):
             return lambda ledger, ctx: corrections.override_score(
                 ledger, ctx.registry, args.unit, args.score, reason, now
             )
+        case "revoke":
+            return lambda ledger, ctx: corrections.revoke(ledger, ctx, args.id, reason, now)
     raise AssertionError(args.command)
+
+
+def _console_errors() -> tuple[type[Exception], ...]:
+    """The console's one-line errors (imported late: other commands need no web stack)."""
+    from console.auth import AccountError
+    from console.serve import ServeError
+
+    return (AccountError, ServeError)
 
 
 def _now(config: Config) -> datetime:
@@ -187,6 +214,35 @@ def _say_poll(summary: PollSummary) -> None:
         print(f"待人工确认 {summary.review} 封，处理失败待重试 {summary.failed} 封。")
     for line in summary.notices:
         print(line)
+
+
+def _add_user(config: Config, args: argparse.Namespace) -> None:
+    from console.auth import AccountError, add_user
+
+    if args.password_env:
+        password = os.environ.get(args.password_env, "")
+        if not password:
+            raise AccountError(f"环境变量 {args.password_env} 未设置或为空")
+    elif sys.stdin.isatty():
+        password = getpass.getpass("密码（至少 8 位）：")
+        if getpass.getpass("再输入一次：") != password:
+            raise AccountError("两次输入的密码不一致")
+    else:
+        raise AccountError("没有终端可输入密码：请用 --password-env 指定存放密码的环境变量")
+    replaced = add_user(config.data_dir, args.name, password, args.role)
+    print(f"已{'更新' if replaced else '创建'}账号 {args.name}（{args.role}）。")
+
+
+def _serve(config: Config, args: argparse.Namespace) -> None:
+    from console.serve import serve
+
+    serve(
+        config,
+        poll=not args.no_poll,
+        browser=not args.no_browser,
+        say=lambda s: print(s, flush=True),
+    )
+    print("已停止。")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -231,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
                     _say_reports(config, summary.report)
 
             run_watch(config, lambda: _now(config), on_poll)
+        elif args.command == "serve":
+            _serve(config, args)
+        elif args.command == "add-user":
+            _add_user(config, args)
     except KeyboardInterrupt:
         print("\n已停止。")
         return 0
@@ -242,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     except CorrectionError as exc:
         print(f"无法更正：{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except _console_errors() as exc:
+        print(f"错误：{exc}", file=sys.stderr)
         return EXIT_CONFIG
     except BusyError as exc:
         print(f"错误：{exc}", file=sys.stderr)

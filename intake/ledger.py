@@ -577,6 +577,15 @@ class Ledger:
             tuple(digests),
         )
 
+    def document_texts(self, digests: list[str], chars: int = 400) -> dict[str, str]:
+        """The first ``chars`` characters of each document's text, by content hash."""
+        marks = ",".join("?" * len(digests))
+        rows = self._db.execute(
+            f"SELECT sha256, substr(text, 1, ?) FROM documents WHERE sha256 IN ({marks})",
+            (chars, *digests),
+        )
+        return dict(rows.fetchall())
+
     def sent_rows(self, unit: str | None = None) -> list[dict]:
         return self._dicts(
             "SELECT * FROM sent WHERE (? IS NULL OR unit=?) ORDER BY id DESC", (unit, unit)
