@@ -9,7 +9,7 @@ from flask import Blueprint, abort, jsonify, render_template, request, send_file
 
 from console import data, previews
 from outputs.dashboard import dashboard_view
-from pipeline.notify import plan_reminders
+from pipeline.notify import office_address, plan_reminders
 from pipeline.reports import (
     ATTACHMENTS_CSV,
     CERTIFICATES_DIR,
@@ -129,7 +129,16 @@ def remind():
         for p in plan
     ]
     due = sum(1 for r in rows if not r["skip"])
-    return _page("remind.html", plan=rows, due=due, sent=sent, dry_run=state.config.notify.dry_run)
+    problem = (
+        ""
+        if "@" in office_address(state.config)
+        else (
+            "还没有配置本办的发信地址：请在 config.yaml 的 campaign.office_addresses 中填写本办邮箱，"
+            "并在 smtp 中填写发信服务器，才能发送催报。"
+        )
+    )
+    dry_run = state.config.notify.dry_run
+    return _page("remind.html", plan=rows, due=due, sent=sent, dry_run=dry_run, problem=problem)
 
 
 @pages.get("/log")

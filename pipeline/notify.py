@@ -160,6 +160,7 @@ def plan_reminders(
     """Every unit not submitted or incomplete (``only``: just these), with the exact mail."""
     interval = timedelta(days=config.notify.reminders.interval_days)
     emails = {unit.name: list(unit.emails) for unit in registry.units}
+    sender_known = "@" in office_address(config)
     planned = []
     for row in tables.units.to_dict("records"):
         if (row["submitted"] and row["complete"]) or (only is not None and row["unit"] not in only):
@@ -168,6 +169,10 @@ def plan_reminders(
         last = ledger.sent_times("reminder", unit=row["unit"])
         if not to:
             planned.append(PlannedReminder(row["unit"], (), None, "名录中没有该单位的邮箱"))
+            continue
+        if not sender_known:
+            skip = "未配置本办发信地址（campaign.office_addresses）"
+            planned.append(PlannedReminder(row["unit"], tuple(to), None, skip))
             continue
         if last and now - datetime.fromisoformat(last[-1]) < interval:
             skip = f"{config.notify.reminders.interval_days:g} 天内已催报过"
