@@ -133,8 +133,8 @@ def remind():
         ""
         if "@" in office_address(state.config)
         else (
-            "还没有配置本办的发信地址：请在 config.yaml 的 campaign.office_addresses 中填写本办邮箱，"
-            "并在 smtp 中填写发信服务器，才能发送催报。"
+            "还没有配置本办的发信地址：请在 config.yaml 的 campaign.office_addresses 中"
+            "填写本办邮箱，并在 smtp 中填写发信服务器，才能发送催报。"
         )
     )
     dry_run = state.config.notify.dry_run
