@@ -70,7 +70,7 @@ def create_app(
     """The console for ``config``'s data folder. ``require_login`` defaults to "not loopback"."""
     clock = clock or (lambda: datetime.now(config.campaign.deadline.tzinfo))
     if require_login is None:
-        require_login = not auth.is_loopback(config.console.host)
+        require_login = auth.sign_in_required(config)
     app = Flask(__name__, static_folder=None)
     app.jinja_options = {**app.jinja_options, "autoescape": True}
     app.jinja_loader = FileSystemLoader([str(HERE / "templates"), str(SHARED_TEMPLATES)])

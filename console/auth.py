@@ -50,6 +50,10 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def sign_in_required(config) -> bool:
+    return config.console.sign_in == "always" or not is_loopback(config.console.host)
+
+
 def _path(data_dir: Path) -> Path:
     return data_dir / USERS_FILE
 

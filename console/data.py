@@ -119,7 +119,7 @@ def file_view(store: Store, row: dict, docs: dict[str, str]) -> dict[str, Any]:
     if kind == "file" and row.get("path"):
         if category == "photo" or row["filename"].lower().endswith((".heic", ".heif")):
             preview = "image"
-        elif previews._is_video(row["filename"], category):
+        elif previews.is_video(row["filename"], category) and previews.can_poster():
             preview = "video"
             source = store.config.data_dir / row["path"]
             seconds = previews.video_seconds(store.config.data_dir, source, row["sha256"])

@@ -5,6 +5,7 @@ by content hash, so a page never waits for the same picture twice.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -31,12 +32,23 @@ except ImportError:  # pragma: no cover - listed in requirements
     pass
 
 
+def placeholder() -> bytes:
+    """A plain grey picture for a file that has no preview (a broken image, no ffmpeg)."""
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), (226, 232, 240)).save(out, "JPEG")
+    return out.getvalue()
+
+
 def cache_dir(data_dir: Path) -> Path:
     return data_dir / "cache" / "thumbs"
 
 
-def _is_video(name: str, category: str) -> bool:
+def is_video(name: str, category: str) -> bool:
     return category == "video" or name.lower().endswith(VIDEO_SUFFIXES)
+
+
+def can_poster() -> bool:
+    return shutil.which("ffmpeg") is not None
 
 
 def thumbnail(data_dir: Path, source: Path, sha256: str, category: str, px: int) -> Path | None:
@@ -51,9 +63,7 @@ def thumbnail(data_dir: Path, source: Path, sha256: str, category: str, px: int)
     folder.mkdir(parents=True, exist_ok=True)
     temp = folder / f".{uuid.uuid4().hex}.jpg"
     made = (
-        _poster(source, temp, px)
-        if _is_video(source.name, category)
-        else _picture(source, temp, px)
+        _poster(source, temp, px) if is_video(source.name, category) else _picture(source, temp, px)
     )
     if not made:
         temp.unlink(missing_ok=True)

@@ -16,10 +16,10 @@ from datetime import datetime
 from waitress import create_server
 
 from console.app import create_app
-from console.auth import AccountError, is_loopback, load_users
+from console.auth import AccountError, is_loopback, load_users, sign_in_required
 from console.worker import Worker, WorkerStatus
 from pipeline.config import Config
-from pipeline.jobs import poller
+from pipeline.jobs import poller, session
 
 log = logging.getLogger(__name__)
 STOP_WAIT_S = 120  # how long Ctrl-C waits for a poll in progress
@@ -37,15 +37,18 @@ def _address(host: str, port: int) -> str:
 def serve(config: Config, *, poll: bool, browser: bool, say: Callable[[str], None]) -> None:
     host, port = config.console.host, config.console.port
     lan = not is_loopback(host)
-    if lan and not load_users(config.data_dir):
+    if sign_in_required(config) and not load_users(config.data_dir):
+        where = "（局域网可访问）" if lan else "（console.sign_in: always）"
         raise AccountError(
-            f"管理台监听 {config.console.listen}（局域网可访问）时必须登录，但还没有任何账号："
+            f"管理台监听 {config.console.listen}{where}时必须登录，但还没有任何账号："
             "请先运行 add-user 用户名 --role 管理"
         )
     clock = lambda: datetime.now(config.campaign.deadline.tzinfo)  # noqa: E731
     with contextlib.ExitStack() as stack:
         if poll:
             stack.enter_context(poller(config))  # a second worker on this data folder is refused
+        with session(config):  # the ledger exists and is migrated before any page reads it
+            pass
         status = WorkerStatus(poll)
         app = create_app(config, status=status, clock=clock)
         try:

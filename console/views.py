@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, jsonify, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    jsonify,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 
 from console import data, previews
 from outputs.dashboard import dashboard_view
@@ -20,6 +29,7 @@ from pipeline.reports import (
 )
 
 pages = Blueprint("pages", __name__)
+PLACEHOLDER = previews.placeholder()
 REPORTS = (  # what the 报表 page offers, in this order: (file name, what it is)
     (LEDGER_XLSX, "报送台账（Excel/WPS 表格）"),
     (NOTICE_DOCX, "通报草稿（Word/WPS 文字）"),
@@ -221,6 +231,6 @@ def thumb(file_id: int):
     made = previews.thumbnail(
         config.data_dir, path, row["sha256"], row["category"], config.console.thumbnail_px
     )
-    if made is None:
-        abort(404)
+    if made is None:  # not a 404: the page asked for a file that exists
+        return Response(PLACEHOLDER, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
     return send_file(made, mimetype="image/jpeg", max_age=86400)

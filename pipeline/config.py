@@ -179,6 +179,9 @@ class ConsoleConfig(_Strict):
     listen: str = Field(
         "127.0.0.1:8765", description="HOST:PORT; any address but loopback requires sign-in"
     )
+    sign_in: Literal["auto", "always"] = Field(
+        "auto", description="auto: sign-in off the loopback address only; always: on a shared PC"
+    )
     max_upload_mb: int = Field(512, gt=0, description="cap of one 导入 upload (all files)")
     thumbnail_px: int = Field(320, ge=64, le=2048, description="longer side of a preview")
 

@@ -75,15 +75,16 @@ def csrf_token(html: str) -> str:
 
 
 @contextlib.contextmanager
-def serving(config: Path, *args: str, host: str = "127.0.0.1") -> Iterator[str]:
+def serving(config: Path, *args: str, env: dict | None = None) -> Iterator[str]:
     """``serve`` in a subprocess on a free port; yields its base URL; Ctrl-C (SIGINT) at the end."""
     port = free_port()
-    set_listen(config, f"{host}:{port}")
+    set_listen(config, f"127.0.0.1:{port}")
     log = open(config.parent / "serve.log", "w", encoding="utf-8")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, str(REPO / "run_pipeline.py"), "--config", str(config), "serve",
          "--no-browser", *args],
         stdout=log, stderr=subprocess.STDOUT, cwd=config.parent, stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -106,6 +107,7 @@ def serving(config: Path, *args: str, host: str = "127.0.0.1") -> Iterator[str]:
                 process.kill()
                 process.wait()
         log.close()
+        serving.exit_code = process.returncode  # type: ignore[attr-defined]
 
 
 def serve_log(config: Path) -> str:
