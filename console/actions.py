@@ -65,9 +65,10 @@ def _correct(make) -> None:
     now = state.clock()
     try:
         with corrections.acting_as(g.user.name):
-            message, _ = run_correction(
+            message, report = run_correction(
                 state.config, now, lambda ledger, ctx: make(ledger, ctx, now)
             )
+        state.store.adopt(report)
         flash(message, "ok")
     except (CorrectionError, BusyError, LedgerError) as exc:
         flash(f"无法更正：{exc}", "error")
@@ -206,7 +207,8 @@ def remind():
     unit = _field("unit")
     only = frozenset([unit]) if unit else None
     try:
-        message, _ = run_remind(config, state.clock(), only)
+        message, report = run_remind(config, state.clock(), only)
+        state.store.adopt(report)
         flash(message, "error" if "未发送" in message else "ok")
     except (BusyError, LedgerError) as exc:
         flash(f"无法发送：{exc}", "error")
@@ -219,6 +221,7 @@ def rebuild():
     state = _state()
     try:
         report = run_report(state.config, state.clock())
+        state.store.adopt(report)
         flash(f"报表已重建：{report.units} 个单位，待确认 {report.review} 项。", "ok")
     except (BusyError, LedgerError) as exc:
         flash(f"无法重建：{exc}", "error")

@@ -54,6 +54,7 @@ class Store:
         self._lock = threading.Lock()
         self._registry: tuple[tuple, Registry] | None = None
         self._tables: tuple[tuple, ReportTables] | None = None
+        self._views: dict[str, Any] = {}  # views built from the current tables
         self._bodies: dict[str, str] = {}
 
     @contextlib.contextmanager
@@ -78,20 +79,44 @@ class Store:
     def generation(self, ledger: Ledger) -> str:
         return ledger.get_state("generation", "0") or "0"
 
+    def _key(self, generation: str, ledger: Ledger) -> tuple:
+        failures = ledger.get_state("connection_failures", "0")
+        return (generation, failures, self._stamp(self.config.units_file))
+
+    def adopt(self, report) -> None:
+        """Take the tables a report rebuild just made (after a poll or a correction), so the
+        next page does not build them again."""
+        if report is None or report.tables is None:
+            return
+        with self.ledger() as ledger:
+            key = self._key(report.generation, ledger)
+        with self._lock:
+            self._tables = (key, report.tables)
+            self._views = {}
+
     def tables(self, ledger: Ledger) -> ReportTables:
         """The report tables for the ledger as it is now (built once per generation)."""
-        key = (
-            self.generation(ledger),
-            ledger.get_state("connection_failures", "0"),
-            self._stamp(self.config.units_file),
-        )
+        key = self._key(self.generation(ledger), ledger)
         with self._lock:
             if self._tables is not None and self._tables[0] == key:
                 return self._tables[1]
         tables = build_tables(ledger, self.registry(), self.config, self.clock())
         with self._lock:
             self._tables = (key, tables)
+            self._views = {}
         return tables
+
+    def view(self, name: str, tables: ReportTables, build: Callable[[], Any]) -> Any:
+        """A view of ``tables`` built once (the big unit table costs most of a page)."""
+        with self._lock:
+            current = self._tables is not None and self._tables[1] is tables
+            if current and name in self._views:
+                return self._views[name]
+        built = build()
+        with self._lock:
+            if self._tables is not None and self._tables[1] is tables:
+                self._views[name] = built
+        return built
 
     def body(self, raw_path: str) -> str:
         """A mail's body as plain text, parsed once per process (raw mail never changes)."""
@@ -164,11 +189,17 @@ def mail_view(store: Store, info: dict) -> dict[str, Any]:
     }
 
 
-def review_view(store: Store) -> dict[str, Any]:
-    """Every item of the review queue (the reports' definition), with its mail and previews."""
+REVIEW_PAGE = 30  # items per page: a long queue stays quick to load and to read
+
+
+def review_view(store: Store, page: int = 1) -> dict[str, Any]:
+    """The review queue (the reports' definition), one page of it with mails and previews."""
     with store.ledger() as ledger:
         tables = store.tables(ledger)
-        records = tables.review.to_dict("records") if len(tables.review) else []
+        every = tables.review.to_dict("records") if len(tables.review) else []
+        pages = max(1, -(-len(every) // REVIEW_PAGE))
+        page = min(max(page, 1), pages)
+        records = every[(page - 1) * REVIEW_PAGE : page * REVIEW_PAGE]
         ids = sorted({int(str(r["ref"]).split("-")[0]) for r in records})
         files = ledger.files_of_messages(ids) if ids else []
         by_message: dict[int, list[dict]] = {}
@@ -198,7 +229,9 @@ def review_view(store: Store) -> dict[str, Any]:
         registry = store.registry()
     return {
         "items": items,
-        "count": len(items),
+        "count": len(every),
+        "page": page,
+        "pages": pages,
         "units": [u.name for u in registry.units],
         "categories": [{"code": c, "label": label} for c, label in CATEGORY_LABELS.items()],
     }

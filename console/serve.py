@@ -58,7 +58,7 @@ def serve(config: Config, *, poll: bool, browser: bool, say: Callable[[str], Non
                 f"无法在 {config.console.listen} 启动管理台（端口被占用？）：{exc}"
             ) from exc
         url = _address(host, server.effective_port)
-        worker = Worker(config, status, clock)
+        worker = Worker(config, status, clock, app.extensions["console"].store.adopt)
         if poll:
             worker.start()
         say(f"管理台已启动：{url}  （按 Ctrl-C 停止）")

@@ -68,19 +68,27 @@ def _live() -> dict:
 
 @pages.get("/")
 def overview():
+    return _page("overview.html", view=_dashboard(), status=_state().status.as_dict())
+
+
+def _dashboard() -> dict:
+    """The dashboard's view with links into the console, built once per ledger generation."""
     store = _state().store
     with store.ledger() as ledger:
         tables = store.tables(ledger)
-    view = dashboard_view(
+    return store.view(
+        "dashboard",
         tables,
-        unit_href=lambda r: url_for("pages.unit", name=r["unit"]),
-        path_href=lambda stored: "",
-        ref_href=lambda ref: url_for("pages.review") + f"#item-{ref}",
-        unit_hint="点击单位名称查看该单位的材料、得分和操作。",
-        unit_link_title="查看单位详情",
-        review_hint="点击编号到“待确认”页处理。",
+        lambda: dashboard_view(
+            tables,
+            unit_href=lambda r: url_for("pages.unit", name=r["unit"]),
+            path_href=lambda stored: "",
+            ref_href=lambda ref: url_for("pages.review") + f"#item-{ref}",
+            unit_hint="点击单位名称查看该单位的材料、得分和操作。",
+            unit_link_title="查看单位详情",
+            review_hint="点击编号到“待确认”页处理。",
+        ),
     )
-    return _page("overview.html", view=view, status=_state().status.as_dict())
 
 
 @pages.get("/api/status")
@@ -94,22 +102,14 @@ def status():
 
 @pages.get("/review")
 def review():
-    return _page("review.html", **data.review_view(_state().store))
+    page = request.args.get("page", "1")
+    view = data.review_view(_state().store, int(page) if page.isdigit() else 1)
+    return _page("review.html", **view)
 
 
 @pages.get("/units")
 def units():
-    store = _state().store
-    with store.ledger() as ledger:
-        tables = store.tables(ledger)
-    view = dashboard_view(
-        tables,
-        unit_href=lambda r: url_for("pages.unit", name=r["unit"]),
-        path_href=lambda stored: "",
-        unit_hint="点击单位名称查看该单位的材料、得分和操作。",
-        unit_link_title="查看单位详情",
-    )
-    return _page("units.html", view=view)
+    return _page("units.html", view=_dashboard())
 
 
 @pages.get("/unit/<name>")

@@ -67,9 +67,16 @@ def _result_line(summary) -> str:
 class Worker(threading.Thread):
     """Polls every ``schedule.poll_minutes``; one poll's error never ends it."""
 
-    def __init__(self, config: Config, status: WorkerStatus, clock: Callable[[], datetime]):
+    def __init__(
+        self,
+        config: Config,
+        status: WorkerStatus,
+        clock: Callable[[], datetime],
+        on_report: Callable[[object], None] = lambda report: None,
+    ):
         super().__init__(name="poller", daemon=True)
         self.config, self.status, self.clock = config, status, clock
+        self.on_report = on_report  # the console takes the rebuilt tables
         self.stopping = threading.Event()
 
     def stop(self) -> None:
@@ -93,6 +100,8 @@ class Worker(threading.Thread):
             summary, error = watch_cycle(
                 self.config, self.clock(), lambda d, t: status.update(done=d, total=t)
             )
+            if summary is not None and summary.report is not None:
+                self.on_report(summary.report)
         except Exception as exc:  # a bug or a busy data folder: log it, say it, keep polling
             log.exception("poll failed")
             summary, error = None, exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -43,6 +43,9 @@ class ReportSummary:
     complete: int
     review: int
     files: list[Path]
+    # What they were built from, so the console can show the same tables without rebuilding.
+    tables: ReportTables | None = field(default=None, repr=False, compare=False)
+    generation: str = ""
 
 
 def _utc(values: pd.Series) -> pd.Series:
@@ -269,6 +272,7 @@ def write_reports(
     ledger: Ledger, registry: Registry, config: Config, now: datetime
 ) -> ReportSummary:
     """Rebuild every report and remember what they were built from."""
+    generation = ledger.get_state("generation", "0") or "0"
     tables = build_tables(ledger, registry, config, now)
     folder = config.reports_dir
     written = write_csvs(folder, tables)
@@ -282,6 +286,8 @@ def write_reports(
         complete=int(units["complete"].sum()),
         review=len(tables.review),
         files=written,
+        tables=tables,
+        generation=generation,
     )
 
 

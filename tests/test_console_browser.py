@@ -62,7 +62,7 @@ def browser():
     with sync_playwright() as playwright:
         # A Chinese browser like the office's (form controls, date picker) where the
         # chromium-l10n package is installed; English controls otherwise.
-        env = {**os.environ, "LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN:zh"}
+        env = {**os.environ, "LANG": "C.UTF-8", "LANGUAGE": "zh_CN:zh"}
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, env=env)
         yield launched
         launched.close()
@@ -186,7 +186,7 @@ def _resolve_first(page) -> None:
         item.locator("button.category", has_text="事迹材料").click()
     else:
         row = item.locator("form", has_text="归入其他单位")
-        row.locator("select").select_option("洪市镇")
+        row.locator("input.unit-input").fill("洪市镇")
         row.locator("button", has_text="归入").click()
     page.wait_for_load_state()
 
