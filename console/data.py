@@ -13,12 +13,14 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 
 from console import previews
-from contract import CATEGORY_LABELS, MISSING_LABELS
+from contract import CATEGORY_LABELS, INTEGRITY_KIND_LABELS, MISSING_LABELS
 from intake.ledger import Ledger
+from outputs.dashboard import dashboard_view
 from outputs.tables import ReportTables
 from parsers.units import Registry, load_registry
 from pipeline.config import Config
@@ -93,6 +95,11 @@ class Store:
         with self._lock:
             self._tables = (key, report.tables)
             self._views = {}
+        self.dashboard(report.tables)  # paid by the poll or the button, not the next page
+
+    def dashboard(self, tables: ReportTables) -> dict[str, Any]:
+        """The dashboard's view with links into the console, built once per ledger generation."""
+        return self.view("dashboard", tables, lambda: console_dashboard(tables))
 
     def tables(self, ledger: Ledger) -> ReportTables:
         """The report tables for the ledger as it is now (built once per generation)."""
@@ -135,6 +142,22 @@ class Store:
             return ""
         moment = datetime.fromisoformat(iso).astimezone(self.config.campaign.deadline.tzinfo)
         return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def unit_url(name: str) -> str:
+    return "/unit/" + quote(name, safe="")
+
+
+def console_dashboard(tables: ReportTables) -> dict[str, Any]:
+    return dashboard_view(
+        tables,
+        unit_href=lambda r: unit_url(r["unit"]),
+        path_href=lambda stored: "",
+        ref_href=lambda ref: f"/review#item-{ref}",
+        unit_hint="点击单位名称查看该单位的材料、得分和操作。",
+        unit_link_title="查看单位详情",
+        review_hint="点击编号到“待确认”页处理。",
+    )
 
 
 def file_view(store: Store, row: dict, docs: dict[str, str]) -> dict[str, Any]:
@@ -263,6 +286,7 @@ def unit_view(store: Store, name: str) -> dict[str, Any] | None:
         corrections = records_view(store, ledger, unit=name)["corrections"]
         sent = sent_view(store, ledger.sent_rows(name))
     breakdown = tables.breakdown[tables.breakdown["unit"] == name]
+    findings = tables.integrity[tables.integrity["unit"] == name] if len(tables.integrity) else []
     groups = [
         {"code": code, "label": label, "files": [f for f in files if f["category"] == code]}
         for code, label in CATEGORY_LABELS.items()
@@ -289,6 +313,15 @@ def unit_view(store: Store, name: str) -> dict[str, Any] | None:
                 "evidence": b["evidence"] or "",
             }
             for b in breakdown.to_dict("records")
+        ],
+        "integrity": [
+            {
+                "kind": INTEGRITY_KIND_LABELS.get(f["kind"], f["kind"]),
+                "path": f["path"] or "",
+                "other_unit": f["other_unit"] or "",
+                "evidence": f["evidence"] or "",
+            }
+            for f in (findings.to_dict("records") if len(findings) else [])
         ],
         "corrections": corrections,
         "sent": sent,

@@ -13,11 +13,9 @@ from flask import (
     render_template,
     request,
     send_file,
-    url_for,
 )
 
 from console import data, previews
-from outputs.dashboard import dashboard_view
 from pipeline.notify import office_address, plan_reminders
 from pipeline.reports import (
     ATTACHMENTS_CSV,
@@ -72,23 +70,9 @@ def overview():
 
 
 def _dashboard() -> dict:
-    """The dashboard's view with links into the console, built once per ledger generation."""
     store = _state().store
     with store.ledger() as ledger:
-        tables = store.tables(ledger)
-    return store.view(
-        "dashboard",
-        tables,
-        lambda: dashboard_view(
-            tables,
-            unit_href=lambda r: url_for("pages.unit", name=r["unit"]),
-            path_href=lambda stored: "",
-            ref_href=lambda ref: url_for("pages.review") + f"#item-{ref}",
-            unit_hint="点击单位名称查看该单位的材料、得分和操作。",
-            unit_link_title="查看单位详情",
-            review_hint="点击编号到“待确认”页处理。",
-        ),
-    )
+        return store.dashboard(store.tables(ledger))
 
 
 @pages.get("/api/status")

@@ -158,7 +158,7 @@ def test_overview_after_sign_in(staff, site) -> None:
     assert page.inner_text("#card-units .value") == "60"
     assert page.inner_text("#worker-state").startswith("未开启")
     assert page.locator("#progress circle").count() >= 7
-    shoot(page, "1-总览")
+    shoot(page, "1-overview")
     staff.clean()
 
 
@@ -170,7 +170,7 @@ def test_hostile_mail_strings_render_literally(staff) -> None:
     sources = page.eval_on_selector_all("img", "els => els.map(e => e.getAttribute('src'))")
     assert all(src.startswith("/file/") for src in sources)
     assert page.evaluate("document.querySelectorAll('script:not([src])').length") == 0
-    shoot(page, "2-待确认")
+    shoot(page, "2-review")
     staff.clean()
 
 
@@ -246,7 +246,7 @@ def test_import_a_usb_submission(staff, site) -> None:
     table = units(site)
     assert table.loc["金溪镇", "photos"] == "1" and table.loc["金溪镇", "reports"] == "1"
     assert table.loc["金溪镇", "first_received"] == "2020-12-30T10:00:00+08:00"
-    shoot(page, "3-单位")
+    shoot(page, "3-unit")
     staff.clean()
 
 
@@ -269,7 +269,7 @@ def test_send_reminders_to_a_real_smtp_server(staff, site) -> None:
     assert due > 0
     page.locator("details.plan").first.click()
     assert "报送方式" in page.locator("details.plan pre").first.inner_text()
-    shoot(page, "4-催报")
+    shoot(page, "4-remind")
     page.locator("button.primary", has_text="发送催报").click()
     page.wait_for_load_state()
     assert f"发出 {due} 封" in flash(page)
@@ -290,13 +290,13 @@ def test_revoke_a_correction(staff, site) -> None:
     assert "已撤销" in page.locator("#corrections tr", has_text="领导同意").inner_text()
     assert "延期作废" in page.locator("#corrections tr", has_text="撤销更正").first.inner_text()
     assert units(site).loc["金兰镇", "on_time"] == "false"
-    shoot(page, "5-记录")
+    shoot(page, "5-log")
     page = staff.go("/reports")
     assert page.locator("#report-files a", has_text="报送台账.xlsx").count() == 1
     with page.expect_download() as download:
         page.click("text=报送台账.xlsx")
     assert download.value.suggested_filename == "报送台账.xlsx"
-    shoot(page, "6-报表")
+    shoot(page, "6-reports")
     staff.clean()
 
 
