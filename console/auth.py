@@ -81,10 +81,17 @@ def add_user(data_dir: Path, name: str, password: str, role: str) -> bool:
     users[name] = {"role": role, "hash": _hasher.hash(password)}
     data_dir.mkdir(parents=True, exist_ok=True)
     path = _path(data_dir)
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    temp.write_text(json.dumps({"users": users}, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(temp, path)
+    _write_private(path, json.dumps({"users": users}, ensure_ascii=False, indent=1))
     return existed
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner may read (hashes, the cookie key), atomically."""
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(temp, path)
 
 
 def check_password(data_dir: Path, name: str, password: str) -> User | None:
@@ -101,9 +108,7 @@ def secret_key(data_dir: Path) -> str:
     path = data_dir / ".console-secret"
     if not path.is_file():
         data_dir.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
-        temp.write_text(secrets.token_hex(32), encoding="utf-8")
-        os.replace(temp, path)
+        _write_private(path, secrets.token_hex(32))
     return path.read_text(encoding="utf-8").strip()
 
 
