@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from intake.models import IntakeError
-from pipeline.config import Config
+from parsers.units import RegistryError
+from pipeline.config import Config, ConfigError
 from pipeline.jobs import BusyError, watch_cycle
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ class Worker(threading.Thread):
             failures = 0
         else:
             failures += 1
-            if isinstance(error, IntakeError | BusyError):
+            if isinstance(error, IntakeError | BusyError | ConfigError | RegistryError):
                 text = str(error)
             else:
                 text = f"内部错误 {type(error).__name__}（详见 data/logs/pipeline.log）"

@@ -493,3 +493,40 @@ def _stream(data: bytes):
     import io
 
     return io.BytesIO(data)
+
+
+# -- the worker inside serve -----------------------------------------------------------------
+
+
+def test_worker_reports_its_polls_and_errors_in_chinese(campaign, monkeypatch) -> None:
+    from console.worker import Worker, WorkerStatus
+
+    status = WorkerStatus(True)
+    adopted = []
+    worker = Worker(campaign, status, lambda: NOW, adopted.append)
+    (campaign.mailbox.path / "new.eml").write_bytes(
+        (campaign.mailbox.path / "01_xidu_part1_photos_report.eml")
+        .read_bytes()
+        .replace(b"Subject:", b"X-Copy: 1\r\nSubject:", 1)
+    )
+    assert worker._cycle(0) == 0
+    seen = status.snapshot()
+    assert seen.last_result.startswith("新邮件 1 封") and seen.error == "" and not seen.polling
+    assert seen.done == seen.total == 1 and seen.last_poll
+    assert adopted and adopted[0].tables is not None  # the console reuses the rebuilt tables
+
+    imap = campaign.model_copy(
+        update={
+            "mailbox": campaign.mailbox.model_copy(
+                update={"source": "imap", "password_env": "CONSOLE_TEST_NO_SUCH_VARIABLE"}
+            )
+        }
+    )
+    monkeypatch.delenv("CONSOLE_TEST_NO_SUCH_VARIABLE", raising=False)
+    worker = Worker(imap, status, lambda: NOW)
+    failures = 0
+    for _ in range(3):
+        failures = worker._cycle(failures)
+    error = status.snapshot().error
+    assert "收取失败：环境变量 CONSOLE_TEST_NO_SUCH_VARIABLE 未设置" in error
+    assert "【警告】" in error and status.snapshot().failures == 3
