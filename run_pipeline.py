@@ -6,13 +6,16 @@ python run_pipeline.py --config config.yaml watch      # poll on a schedule unti
 python run_pipeline.py --config config.yaml report     # rebuild reports, no network
 python run_pipeline.py --config config.yaml reprocess  # re-sort every stored mail
 python run_pipeline.py --config config.yaml doctor     # which tools this PC has, and the fixes
+python run_pipeline.py --config config.yaml serve      # the office console in the browser
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import getpass
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -23,7 +26,7 @@ from parsers.tools import find_tools
 from pipeline import corrections, doctor
 from pipeline.config import Config, ConfigError, load_config
 from pipeline.dates import parse_moment
-from pipeline.faults import EXIT_DATA, EXIT_UNEXPECTED, describe
+from pipeline.faults import EXIT_CONFIG, EXIT_DATA, EXIT_UNEXPECTED, describe
 from pipeline.jobs import (
     PollSummary,
     run_correction,
@@ -55,6 +58,23 @@ def _parser() -> ArgumentParser:
     commands.add_parser("reprocess", help="名录或关键词修改后，重新分拣所有已存邮件")
     commands.add_parser("remind", help="向未报送或材料不全的单位发催报邮件")
     commands.add_parser("doctor", help="检查本机的外部程序（LibreOffice、7-Zip 等）和邮箱设置")
+    sub = commands.add_parser("serve", help="打开网页管理台（同时定时收取），Ctrl-C 退出")
+    sub.add_argument("--no-poll", action="store_true", help="只开管理台，不定时收取")
+    sub.add_argument("--no-browser", action="store_true", help="不自动打开浏览器")
+    sub = commands.add_parser("add-user", help="创建或重设管理台账号（局域网访问时登录用）")
+    sub.add_argument("name", metavar="用户名", help="用户名")
+    sub.add_argument(
+        "--role",
+        choices=["查看", "管理"],
+        default="查看",
+        metavar="角色",
+        help="查看（只读，默认）或 管理（可更正、发信）",
+    )
+    sub.add_argument(
+        "--password-env",
+        metavar="变量名",
+        help="从这个环境变量读取密码（供脚本使用），否则在终端输入两次",
+    )
 
     def correction(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
@@ -93,6 +113,8 @@ def _parser() -> ArgumentParser:
     sub = correction("score", "人工调整某单位得分（须写理由）")
     sub.add_argument("unit", metavar="单位", help="单位名称")
     sub.add_argument("score", type=float, metavar="得分", help="新得分 0-100")
+    sub = correction("revoke", "撤销一项更正（编号见台账“更正记录”或管理台“记录”页）")
+    sub.add_argument("id", type=int, metavar="更正编号", help="更正记录编号")
     return parser
 
 
@@ -104,6 +126,7 @@ CORRECTION_COMMANDS = (
     "import",
     "extend",
     "score",
+    "revoke",
 )
 
 
@@ -139,7 +162,17 @@ def _correction(args: argparse.Namespace, now: datetime):
             return lambda ledger, ctx: corrections.override_score(
                 ledger, ctx.registry, args.unit, args.score, reason, now
             )
+        case "revoke":
+            return lambda ledger, ctx: corrections.revoke(ledger, ctx, args.id, reason, now)
     raise AssertionError(args.command)
+
+
+def _console_errors() -> tuple[type[Exception], ...]:
+    """The console's one-line errors (imported late: other commands need no web stack)."""
+    from console.auth import AccountError
+    from console.serve import ServeError
+
+    return (AccountError, ServeError)
 
 
 def _now(config: Config) -> datetime:
@@ -244,6 +277,42 @@ def _run(args: argparse.Namespace, config: Config, log_path) -> None:
         _say_reports(config, report)
     elif args.command == "watch":
         _watch(config, log_path)
+    elif args.command == "serve":
+        _serve(config, args)
+    elif args.command == "add-user":
+        _add_user(config, args)
+
+
+def _console_errors() -> tuple[type[Exception], ...]:
+    """The console's one-line errors (imported late: other commands need no web stack)."""
+    from console.auth import AccountError
+    from console.serve import ServeError
+
+    return (AccountError, ServeError)
+
+
+def _add_user(config: Config, args: argparse.Namespace) -> None:
+    from console.auth import AccountError, add_user
+
+    if args.password_env:
+        password = os.environ.get(args.password_env, "")
+        if not password:
+            raise AccountError(f"环境变量 {args.password_env} 未设置或为空")
+    elif sys.stdin.isatty():
+        password = getpass.getpass("密码（至少 8 位）：")
+        if getpass.getpass("再输入一次：") != password:
+            raise AccountError("两次输入的密码不一致")
+    else:
+        raise AccountError("没有终端可输入密码：请用 --password-env 指定存放密码的环境变量")
+    replaced = add_user(config.data_dir, args.name, password, args.role)
+    print(f"已{'更新' if replaced else '创建'}账号 {args.name}（{args.role}）。")
+
+
+def _serve(config: Config, args: argparse.Namespace) -> None:
+    from console.serve import serve
+
+    serve(config, poll=not args.no_poll, browser=not args.no_browser, say=_say)
+    print("已停止。")
 
 
 def _quiet_unraisable(unraisable) -> None:
@@ -286,6 +355,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\n已停止。")
         return 0
     except Exception as exc:  # every failure: one Chinese line; a traceback only in the log
+        if args.command in ("serve", "add-user") and isinstance(exc, _console_errors()):
+            print(f"错误：{exc}", file=sys.stderr)
+            return EXIT_CONFIG
         code, line = describe(exc)
         if code in (EXIT_UNEXPECTED, EXIT_DATA):
             log.error("command failed", exc_info=exc, extra={"console": False})

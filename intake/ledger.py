@@ -155,6 +155,7 @@ CORRECTION_KINDS = (
     "confirm_sender",
     "extend_deadline",
     "override_score",
+    "revoke",  # target: the id of the correction it cancels (itself never revoked)
 )
 
 
@@ -465,14 +466,32 @@ class Ledger:
         )
         return int(cursor.lastrowid)
 
-    def corrections(self, kind: str | None = None, target_prefix: str = "") -> list[Correction]:
-        """Corrections in the order they were made (later ones win)."""
+    def corrections(
+        self, kind: str | None = None, target_prefix: str = "", *, revoked: bool = False
+    ) -> list[Correction]:
+        """Corrections in force, in the order they were made (later ones win); with
+        ``revoked=True`` also those a later ``revoke`` cancelled (for the record)."""
         rows = self._db.execute(
             "SELECT id, kind, target, value, reason, author, created_at FROM corrections "
-            "WHERE (? IS NULL OR kind = ?) AND substr(target, 1, ?) = ? ORDER BY id",
-            (kind, kind, len(target_prefix), target_prefix),
+            "WHERE (? IS NULL OR kind = ?) AND substr(target, 1, ?) = ? AND (? OR id NOT IN "
+            "(SELECT CAST(target AS INTEGER) FROM corrections WHERE kind = 'revoke')) ORDER BY id",
+            (kind, kind, len(target_prefix), target_prefix, int(revoked)),
         ).fetchall()
         return [Correction(*row) for row in rows]
+
+    def correction(self, correction: int) -> Correction | None:
+        row = self._db.execute(
+            "SELECT id, kind, target, value, reason, author, created_at FROM corrections "
+            "WHERE id=?",
+            (correction,),
+        ).fetchone()
+        return Correction(*row) if row else None
+
+    def unconfirm_sender(self, address: str) -> None:
+        """Forget a staff-confirmed address (its confirmation was revoked)."""
+        self._db.execute(
+            "DELETE FROM sender_map WHERE address=? AND source='confirmed'", (address,)
+        )
 
     def message_by_id(self, message: int) -> MessageRow | None:
         row = self._db.execute(
@@ -510,6 +529,76 @@ class Ledger:
             (address,),
         ).fetchall()
         return [MessageRow(*row) for row in rows]
+
+    # -- reads for the console (one unit, one file) ------------------------------------------
+    def _dicts(self, sql: str, args: tuple = ()) -> list[dict]:
+        cursor = self._db.execute(sql, args)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def file_row(self, file_id: int) -> dict | None:
+        """One stored file with its message's receive time and 编号 parts."""
+        rows = self._dicts(
+            "SELECT f.*, m.received_at, m.subject, m.sha256 AS message_sha256 FROM files f "
+            "JOIN messages m ON m.id = f.message WHERE f.id=?",
+            (file_id,),
+        )
+        return rows[0] if rows else None
+
+    def files_of_messages(self, messages: list[int]) -> list[dict]:
+        marks = ",".join("?" * len(messages))
+        return self._dicts(
+            f"SELECT * FROM files WHERE message IN ({marks}) ORDER BY message, seq",
+            tuple(messages),
+        )
+
+    def unit_messages(self, unit: str) -> list[dict]:
+        """Messages attributed to the unit, or holding a file assigned to it, oldest first."""
+        return self._dicts(
+            "SELECT id, received_at, sender, sender_name, subject, status, reason, unit "
+            "FROM messages WHERE unit=? OR id IN (SELECT message FROM files WHERE unit=?) "
+            "ORDER BY received_at, id",
+            (unit, unit),
+        )
+
+    def unit_files(self, unit: str) -> list[dict]:
+        return self._dicts(
+            "SELECT f.*, m.received_at FROM files f JOIN messages m ON m.id = f.message "
+            "WHERE f.unit=? AND f.kind IN ('file', 'link') AND m.status IN ('done', 'review') "
+            "ORDER BY m.received_at, f.message, f.seq",
+            (unit,),
+        )
+
+    def files_by_keys(self, keys: list[str]) -> list[dict]:
+        """(message, seq, filename, unit, category) of files by content hash or link URL."""
+        marks = ",".join("?" * len(keys))
+        return self._dicts(
+            "SELECT id, message, seq, filename, unit, category, sha256 FROM files WHERE "
+            f"kind IN ('file','link','excluded') AND (sha256 IN ({marks}) OR filename IN ({marks}))"
+            " ORDER BY message, seq",
+            (*keys, *keys),
+        )
+
+    def messages_by_sha(self, digests: list[str]) -> list[dict]:
+        marks = ",".join("?" * len(digests))
+        return self._dicts(
+            f"SELECT id, sha256, subject, sender, unit FROM messages WHERE sha256 IN ({marks})",
+            tuple(digests),
+        )
+
+    def document_texts(self, digests: list[str], chars: int = 400) -> dict[str, str]:
+        """The first ``chars`` characters of each document's text, by content hash."""
+        marks = ",".join("?" * len(digests))
+        rows = self._db.execute(
+            f"SELECT sha256, substr(text, 1, ?) FROM documents WHERE sha256 IN ({marks})",
+            (chars, *digests),
+        )
+        return dict(rows.fetchall())
+
+    def sent_rows(self, unit: str | None = None) -> list[dict]:
+        return self._dicts(
+            "SELECT * FROM sent WHERE (? IS NULL OR unit=?) ORDER BY id DESC", (unit, unit)
+        )
 
     # -- sent mail ---------------------------------------------------------------------------
     def log_sent(

@@ -199,6 +199,35 @@ class NotifyConfig(_Strict):
     digest: DigestConfig = DigestConfig()
 
 
+class ConsoleConfig(_Strict):
+    """The office console (``serve``): where it listens and how large an upload may be."""
+
+    listen: str = Field(
+        "127.0.0.1:8765", description="HOST:PORT; any address but loopback requires sign-in"
+    )
+    sign_in: Literal["auto", "always"] = Field(
+        "auto", description="auto: sign-in off the loopback address only; always: on a shared PC"
+    )
+    max_upload_mb: int = Field(512, gt=0, description="cap of one 导入 upload (all files)")
+    thumbnail_px: int = Field(320, ge=64, le=2048, description="longer side of a preview")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.strip().rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"应写成 主机:端口，例如 127.0.0.1:8765，而不是“{value}”")
+        return value.strip()
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
 class Config(_Strict):
     mailbox: MailboxConfig = MailboxConfig()
     campaign: CampaignConfig = CampaignConfig()
@@ -210,6 +239,7 @@ class Config(_Strict):
     smtp: SmtpConfig = SmtpConfig()
     notify: NotifyConfig = NotifyConfig()
     tools: ToolsConfig = ToolsConfig()
+    console: ConsoleConfig = ConsoleConfig()
     source_path: Path = Field(Path("config.yaml"), exclude=True)
 
     @model_validator(mode="after")

@@ -7,9 +7,12 @@ sorted again and files nobody references any more are removed.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
 import mimetypes
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -31,7 +34,23 @@ class Target:
     file_key: str | None  # None: the whole message
 
 
+# Who acts: the console's signed-in user for the request being served, else the OS user (CLI).
+_acting: ContextVar[str | None] = ContextVar("acting", default=None)
+
+
+@contextlib.contextmanager
+def acting_as(name: str) -> Iterator[None]:
+    """Record the corrections made inside this block as made by ``name``."""
+    token = _acting.set(name)
+    try:
+        yield
+    finally:
+        _acting.reset(token)
+
+
 def author() -> str:
+    if name := _acting.get():
+        return name
     try:
         return getpass.getuser()
     except (OSError, KeyError):
@@ -85,6 +104,34 @@ def _record(ledger: Ledger, kind: str, target: str, value: str, reason: str, now
     with ledger.transaction():
         ledger.add_correction(kind, target, value, reason, author(), now.isoformat())
         ledger.bump_generation()
+
+
+def revoke(ledger: Ledger, ctx: Context, correction: int, reason: str, now: datetime) -> str:
+    """Cancel a correction; the cancellation is itself recorded, and what it moved moves back."""
+    old = ledger.correction(correction)
+    if old is None:
+        raise CorrectionError(f"没有编号为 {correction} 的更正记录")
+    if old.kind == "revoke":
+        raise CorrectionError("撤销记录本身不能再撤销；如需恢复，请重新做一次更正")
+    if old.id not in {c.id for c in ledger.corrections(old.kind, old.target)}:
+        raise CorrectionError(f"更正 {correction} 已经撤销过了")
+    with ledger.transaction():
+        ledger.add_correction("revoke", str(old.id), old.kind, reason, author(), now.isoformat())
+        if old.kind == "confirm_sender":  # fall back to an earlier confirmation still in force
+            ledger.unconfirm_sender(old.target)
+            for earlier in ledger.corrections("confirm_sender", old.target):
+                if earlier.target == old.target:
+                    ledger.confirm_sender(earlier.target, earlier.value)
+        ledger.bump_generation()
+    sha = old.target.split("/", 1)[0]
+    if old.kind in ("assign_message", "exclude_message", "assign_file", "exclude_file"):
+        row = ledger.message_by_sha(sha)
+        resort(ledger, ctx, [row.id] if row else [])
+    elif old.kind == "set_category":
+        resort(ledger, ctx, ledger.messages_with_file(old.target))
+    elif old.kind == "confirm_sender":
+        resort(ledger, ctx, [row.id for row in ledger.messages_from(old.target)])
+    return f"已撤销更正 {correction}。"
 
 
 def assign(ledger: Ledger, ctx: Context, ref: str, unit: str, reason: str, now: datetime) -> str:

@@ -161,7 +161,7 @@ def _tally(summary: PollSummary, outcome) -> None:
     summary.failed += outcome.status == "failed"
 
 
-def _take_new_mail(ledger: Ledger, config: Config, ctx: Context, summary, say) -> None:
+def _take_new_mail(ledger: Ledger, config: Config, ctx: Context, summary, say, progress) -> None:
     if say is not None and config.mailbox.source == "imap":
         say(f"正在连接邮箱 {config.mailbox.host}:{config.mailbox.port}…")
     with _source(config) as source:
@@ -174,9 +174,13 @@ def _take_new_mail(ledger: Ledger, config: Config, ctx: Context, summary, say) -
             file=sys.stderr,
         )
         with bar:
-            for mail in source.new_mail(ledger):
+            if progress:
+                progress(0, pending)
+            for done, mail in enumerate(source.new_mail(ledger), start=1):
                 _tally(summary, ingest(ledger, source, mail, ctx))
                 bar.update(1)
+                if progress:
+                    progress(done, max(pending, done))
         summary.notices.extend(f"注意：{line}，已跳过" for line in source.skipped_folders)
 
 
@@ -208,17 +212,20 @@ def _retry_failed(ledger: Ledger, config: Config, ctx: Context, summary: PollSum
         _tally(summary, process(ledger, retried, raw, ctx))
 
 
-def poll(ledger: Ledger, registry: Registry, config: Config, say=None) -> PollSummary:
+def poll(
+    ledger: Ledger, registry: Registry, config: Config, say=None, progress=None
+) -> PollSummary:
     """Take every new message once and retry earlier failures.
 
     Never raises an ``Exception``: what was stored before a failure stays stored, and the
     failure (mailbox, disk, a bug) is in the summary and counts toward the reports' banner.
-    ``say`` receives progress lines for a person (the connection attempt).
+    ``say`` receives progress lines for a person (the connection attempt); ``progress(done,
+    total)`` hears about every mail taken (the console shows it).
     """
     ctx = _context(config, registry)
     summary = PollSummary()
     try:
-        _take_new_mail(ledger, config, ctx, summary, say)
+        _take_new_mail(ledger, config, ctx, summary, say, progress)
     except Exception as exc:
         _count_failure(ledger, summary, exc)
         return summary
@@ -278,7 +285,14 @@ def _daily(ledger: Ledger, registry: Registry, config: Config, now: datetime) ->
 
 
 def poll_cycle(
-    ledger: Ledger, registry: Registry, config: Config, now: datetime, *, daily=False, say=None
+    ledger: Ledger,
+    registry: Registry,
+    config: Config,
+    now: datetime,
+    *,
+    daily=False,
+    say=None,
+    progress=None,
 ) -> PollSummary:
     """One poll as `once`, `watch` and the console run it: new mail, the receipts the ledger
     owes, the daily reminders and digest (``daily``), the reports brought up to date.
@@ -286,7 +300,7 @@ def poll_cycle(
     A poll that fails still answers and reports what it stored; the failure is in the summary.
     """
     _receipts_start(ledger, config)
-    summary = poll(ledger, registry, config, say)
+    summary = poll(ledger, registry, config, say, progress)
     _receipts(ledger, registry, config, summary, now)
     if daily:
         summary.notices.extend(_daily(ledger, registry, config, now))
@@ -301,11 +315,14 @@ def run_once(config: Config, now: datetime, say=None) -> PollSummary:
         return poll_cycle(ledger, registry, config, now, say=say)
 
 
-def run_remind(config: Config, now: datetime) -> tuple[str, ReportSummary]:
-    """催报 now, to every unit not submitted or incomplete (respecting the interval)."""
+def run_remind(
+    config: Config, now: datetime, only: frozenset[str] | None = None
+) -> tuple[str, ReportSummary]:
+    """催报 now, to every unit not submitted or incomplete (``only``: just these units),
+    respecting the interval."""
     with session(config) as (ledger, registry):
         tables = build_tables(ledger, registry, config, now)
-        result = send_reminders(ledger, config, registry, tables, now)
+        result = send_reminders(ledger, config, registry, tables, now, only)
         return _say_notify("催报", result, config), write_reports(ledger, registry, config, now)
 
 
@@ -338,7 +355,9 @@ def run_correction(config: Config, now: datetime, apply) -> tuple[str, ReportSum
         return message, write_reports(ledger, registry, config, now)
 
 
-def watch_poll(config: Config, now: datetime, failures: int, say=None) -> PollSummary:
+def watch_poll(
+    config: Config, now: datetime, failures: int, say=None, progress=None
+) -> PollSummary:
     """One poll of `watch` (and of the console's worker): never raises an ``Exception``.
 
     Whatever fails, the mailbox, the ledger, the disk, a bug, comes back in the summary with
@@ -347,7 +366,9 @@ def watch_poll(config: Config, now: datetime, failures: int, say=None) -> PollSu
     """
     try:
         with session(config) as (ledger, registry):
-            summary = poll_cycle(ledger, registry, config, now, daily=True, say=say)
+            summary = poll_cycle(
+                ledger, registry, config, now, daily=True, say=say, progress=progress
+            )
     except Exception as exc:
         log.warning("poll failed", exc_info=exc)
         summary = PollSummary(failure=exc, error=describe(exc)[1])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 
 import pandas as pd
 
@@ -179,35 +180,77 @@ def send_receipts(
     return NotifyResult(**counts)
 
 
+@dataclass(frozen=True)
+class PlannedReminder:
+    """One 催报 as it would go out now, or why it would not."""
+
+    unit: str
+    to: tuple[str, ...]
+    mail: EmailMessage | None  # None when skipped
+    skip: str = ""  # Chinese reason when skipped
+
+
+def plan_reminders(
+    ledger: Ledger,
+    config: Config,
+    registry: Registry,
+    tables: ReportTables,
+    now: datetime,
+    only: frozenset[str] | None = None,
+) -> list[PlannedReminder]:
+    """Every unit not submitted or incomplete (``only``: just these), with the exact mail."""
+    interval = timedelta(days=config.notify.reminders.interval_days)
+    emails = {unit.name: list(unit.emails) for unit in registry.units}
+    sender_known = "@" in office_address(config)
+    planned = []
+    for row in tables.units.to_dict("records"):
+        if (row["submitted"] and row["complete"]) or (only is not None and row["unit"] not in only):
+            continue
+        to = [a for a in map(addr_spec, emails.get(row["unit"], [])) if a]
+        last = ledger.sent_times("reminder", unit=row["unit"])
+        if not to:
+            planned.append(PlannedReminder(row["unit"], (), None, "名录中没有该单位的邮箱"))
+            continue
+        if not sender_known:
+            skip = "未配置本办发信地址（campaign.office_addresses）"
+            planned.append(PlannedReminder(row["unit"], tuple(to), None, skip))
+            continue
+        if last and now - datetime.fromisoformat(last[-1]) < interval:
+            skip = f"{config.notify.reminders.interval_days:g} 天内已催报过"
+            planned.append(PlannedReminder(row["unit"], tuple(to), None, skip))
+            continue
+        mail = compose_reminder(
+            office=config.campaign.office,
+            office_address=office_address(config),
+            to=to,
+            unit=row["unit"],
+            missing=_missing(row),
+            submitted=bool(row["submitted"]),
+            deadline=config.campaign.deadline,
+            now=now,
+        )
+        planned.append(PlannedReminder(row["unit"], tuple(to), mail))
+    return planned
+
+
 def send_reminders(
-    ledger: Ledger, config: Config, registry: Registry, tables: ReportTables, now: datetime
+    ledger: Ledger,
+    config: Config,
+    registry: Registry,
+    tables: ReportTables,
+    now: datetime,
+    only: frozenset[str] | None = None,
 ) -> NotifyResult:
     """催报: every registered unit not submitted or incomplete, at most once per interval."""
-    interval = timedelta(days=config.notify.reminders.interval_days)
     counts = {"sent": 0, "skipped": 0, "failed": 0}
-    emails = {unit.name: list(unit.emails) for unit in registry.units}
     try:
         with open_outbox(config) as outbox:
-            for row in tables.units.to_dict("records"):
-                if row["submitted"] and row["complete"]:
-                    continue
-                to = [a for a in map(addr_spec, emails.get(row["unit"], [])) if a]
-                last = ledger.sent_times("reminder", unit=row["unit"])
-                if not to or (last and now - datetime.fromisoformat(last[-1]) < interval):
+            for plan in plan_reminders(ledger, config, registry, tables, now, only):
+                if plan.mail is None:
                     counts["skipped"] += 1
                     continue
-                mail = compose_reminder(
-                    office=config.campaign.office,
-                    office_address=office_address(config),
-                    to=to,
-                    unit=row["unit"],
-                    missing=_missing(row),
-                    submitted=bool(row["submitted"]),
-                    deadline=config.campaign.deadline,
-                    now=now,
-                )
-                status = _send(ledger, outbox, "reminder", row["unit"], ";".join(to), None,
-                               mail, now)  # fmt: skip
+                status = _send(ledger, outbox, "reminder", plan.unit, ";".join(plan.to), None,
+                               plan.mail, now)  # fmt: skip
                 counts["failed" if status == "failed" else "sent"] += 1
     except PasswordMissing as exc:
         return NotifyResult(**counts, error=str(exc))

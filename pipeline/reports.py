@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -47,6 +47,9 @@ class ReportSummary:
     review: int
     files: list[Path]  # where each report landed
     notes: tuple[str, ...] = ()  # Chinese lines for staff (a report written beside an open file)
+    # What they were built from, so the console can show the same tables without rebuilding.
+    tables: ReportTables | None = field(default=None, repr=False, compare=False)
+    generation: str = ""
 
 
 def _utc(values: pd.Series) -> pd.Series:
@@ -162,6 +165,7 @@ CORRECTION_LABELS = {
     "confirm_sender": "确认发件地址",
     "extend_deadline": "延期",
     "override_score": "调整得分",
+    "revoke": "撤销更正",
 }
 SENT_LABELS = {"receipt": "回执", "reminder": "催报", "digest": "每日汇总"}
 SENT_STATUS = {
@@ -295,6 +299,7 @@ def write_reports(
     ledger: Ledger, registry: Registry, config: Config, now: datetime
 ) -> ReportSummary:
     """Rebuild every report and remember what they were built from."""
+    generation = ledger.get_state("generation", "0") or "0"
     tables = build_tables(ledger, registry, config, now)
     written = _write_files(config.reports_dir, tables, config)
     ledger.set_state("reports_fingerprint", fingerprint(ledger, config))
@@ -307,6 +312,8 @@ def write_reports(
         review=len(tables.review),
         files=written,
         notes=tuple(diversion_note(path) for path in written if canonical_name(path.name)),
+        tables=tables,
+        generation=generation,
     )
 
 

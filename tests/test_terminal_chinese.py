@@ -16,6 +16,7 @@ from tests.support.chinese import assert_chinese, english_words
 from tests.support.dovecot import free_port
 from tests.support.project import run_cli, write_config
 
+
 def _commands() -> tuple[str, ...]:
     """Every subcommand the CLI has (their names are names, not English sentences)."""
     import argparse
