@@ -187,8 +187,8 @@ def test_watch_keeps_polling_while_the_ledger_is_open(tmp_path, open_files) -> N
     ledger = config.reports_dir / LEDGER
     seen: list[tuple[int, tuple[str, ...]]] = []
 
-    def on_poll(summary, error, failures) -> None:
-        assert error is None
+    def on_poll(summary) -> None:
+        assert summary.failure is None
         notes = summary.report.notes if summary.report else ()
         seen.append((summary.new, notes))
         if len(seen) == 1:
