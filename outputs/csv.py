@@ -9,6 +9,7 @@ and the contract's numeric columns never hold a negative number anyway.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -41,7 +42,7 @@ def neutralise(cell: object) -> object:
     return cell
 
 
-def _write(frame: pd.DataFrame, path: Path, tables: ReportTables) -> Path:
+def write_csv(frame: pd.DataFrame, path: Path, when: datetime) -> Path:
     """The one CSV writer of the reports: every CSV goes through it, formula cells neutralised."""
     safe = frame.copy()
     for column in safe.columns:
@@ -51,7 +52,7 @@ def _write(frame: pd.DataFrame, path: Path, tables: ReportTables) -> Path:
     return write_report(
         path,
         lambda tmp: safe.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n"),
-        tables.campaign.generated_at,
+        when,
     )
 
 
@@ -91,6 +92,6 @@ def write_csvs(folder: Path, tables: ReportTables) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     units_path, attachments_path = folder / "units.csv", folder / "attachments.csv"
     return [
-        _write(units_frame(tables), units_path, tables),
-        _write(attachments_frame(tables), attachments_path, tables),
+        write_csv(units_frame(tables), units_path, tables.campaign.generated_at),
+        write_csv(attachments_frame(tables), attachments_path, tables.campaign.generated_at),
     ]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
 
-from outputs.csv import _write, neutralise
+from outputs.csv import neutralise, write_csv
 from tests.support import files
 from tests.support.mails import Att, Mail
 from tests.support.project import run_cli, write_config
@@ -72,7 +73,7 @@ def test_neutralise(cell, expected):
 def test_the_writer_neutralises_text_columns_of_any_csv(tmp_path):
     """integrity.csv and any later CSV go through the same writer."""
     frame = pd.DataFrame({"evidence": ['=WEBSERVICE("http://x")', "正常"], "measure": [0.5, 1.0]})
-    _write(frame, tmp_path / "x.csv")
+    write_csv(frame, tmp_path / "x.csv", datetime(2020, 12, 31, tzinfo=UTC))
     rows = [["evidence", "measure"], ['\'=WEBSERVICE("http://x")', "0.5"], ["正常", "1.0"]]
     assert _rows(tmp_path / "x.csv") == rows
     assert frame["evidence"][0].startswith("=")  # the caller's table is left as it was
