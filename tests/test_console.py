@@ -528,5 +528,6 @@ def test_worker_reports_its_polls_and_errors_in_chinese(campaign, monkeypatch) -
     for _ in range(3):
         failures = worker._cycle(failures)
     error = status.snapshot().error
-    assert error.startswith("收取失败：") and "环境变量 CONSOLE_TEST_NO_SUCH_VARIABLE 未设置" in error
+    assert error.startswith("收取失败：")
+    assert "环境变量 CONSOLE_TEST_NO_SUCH_VARIABLE 未设置" in error
     assert "【警告】" in error and status.snapshot().failures == 3
