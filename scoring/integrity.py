@@ -403,6 +403,10 @@ def text_findings(
 ) -> list[dict]:
     """copied_text: a unit's document sharing passages with another unit's document or with a
     reference text. documents: unit, path, text (readable ones). references: path, text."""
+    if documents.empty:
+        return []
+    if references.empty:
+        references = pd.DataFrame(columns=["path", "text"])
     docs = [_normalised(i, t) for i, t in enumerate(documents["text"].tolist())]
     refs = [_normalised(i, t) for i, t in enumerate(references["text"].tolist())]
     doc_shingles = [d.shingles() for d in docs]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from parsers.media import WINDOWS, ImageFacts, measure_image, measure_video, ffprobe_path
+from parsers.media import WINDOWS, ImageFacts, ffprobe_path, measure_image, measure_video
 from scoring.integrity import (
     IntegrityConfig,
     capture_date_findings,
