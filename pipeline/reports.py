@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -17,25 +18,28 @@ from outputs.csv import write_csvs
 from outputs.dashboard import write_dashboard
 from outputs.excel import write_ledger
 from outputs.notice import write_notice
-from outputs.tables import Campaign, ReportTables
+from outputs.tables import Campaign, ReportTables, ScoreConfirmation
 from parsers.units import Registry
+from pipeline import integrity
 from pipeline.config import Config
+from pipeline.media import References
 from portable.atomic import canonical_name, settle
-from scoring import evaluate
+from scoring import StaffDecisions, evaluate
 
 log = logging.getLogger(__name__)
 
 ALERT_AFTER = 3  # consecutive failed polls before reports carry the mailbox banner
 FAILURES = "connection_failures"  # ledger state: failed polls in a row (any cause)
 LAST_FAILURE = "last_poll_failure"  # "mailbox", or the Chinese line of another failure
-REPORT_VERSION = "1"  # bump when report content changes, so existing reports are rebuilt
+REPORT_VERSION = "2"  # bump when report content changes, so existing reports are rebuilt
 UNITS_CSV = "units.csv"
 ATTACHMENTS_CSV = "attachments.csv"
 LEDGER_XLSX = "报送台账.xlsx"
 NOTICE_DOCX = "通报草稿.docx"
 CERTIFICATES_DIR = "荣誉证书"
 DASHBOARD_HTML = "报送看板.html"
-REPORT_FILES = (UNITS_CSV, ATTACHMENTS_CSV, LEDGER_XLSX, NOTICE_DOCX, DASHBOARD_HTML)
+INTEGRITY_CSV = "integrity.csv"
+REPORT_FILES = (UNITS_CSV, ATTACHMENTS_CSV, INTEGRITY_CSV, LEDGER_XLSX, NOTICE_DOCX, DASHBOARD_HTML)
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,16 @@ def reports_current(ledger: Ledger, config: Config) -> bool:
     return present and ledger.get_state("reports_fingerprint") == fingerprint(ledger, config)
 
 
-def build_tables(ledger: Ledger, registry: Registry, config: Config, now: datetime) -> ReportTables:
+def build_tables(
+    ledger: Ledger,
+    registry: Registry,
+    config: Config,
+    now: datetime,
+    refs: References | None = None,
+) -> ReportTables:
+    """Every table the reports show. Integrity facts come from the ledger's cache; pass
+    ``refs`` (from ``integrity.prepare``, which also measures what is new) to compare with
+    reference material too."""
     deadline = config.campaign.deadline
     tz = deadline.tzinfo
     messages = ledger.frame("messages")
@@ -131,18 +144,34 @@ def build_tables(ledger: Ledger, registry: Registry, config: Config, now: dateti
             "problem": documents["problem"],
         }
     )
-    extensions = {
-        c.target: datetime.fromisoformat(c.value) for c in ledger.corrections("extend_deadline")
-    }
-    overrides = {c.target: (float(c.value), c.reason) for c in ledger.corrections("override_score")}
+    counted_rows = materials_rows.assign(
+        unit=materials_rows["unit"].where(materials_rows["status"] != "ignored", None)
+    )
+    checked = integrity.check(ledger, config, counted_rows, docs, refs or NO_REFERENCES, now)
     table, breakdown, individuals = evaluate(
-        units, message_frame, materials, docs, config.scoring, deadline, extensions, overrides
+        units,
+        message_frame,
+        materials,
+        docs,
+        config.scoring,
+        deadline,
+        staff_decisions(ledger),
+        checked.findings,
+        checked.videos,
     )
     table = table.assign(folder=[unit_folder(name) for name in table["unit"]])
     attachments = _attachments(materials_rows, locations, deadline)
     review = _review(messages, joined, tz)
     campaign = Campaign(
-        config.campaign.title, config.campaign.office, deadline, now, _alerts(ledger, messages)
+        config.campaign.title,
+        config.campaign.office,
+        deadline,
+        now,
+        _alerts(ledger, messages) + checked.alerts,
+        doc_number=config.notice.doc_number,
+        cc=tuple(config.notice.cc),
+        issuer=config.notice.issuer or config.campaign.office,
+        confirmation=score_confirmation(ledger),
     )
     return ReportTables(
         table,
@@ -153,7 +182,43 @@ def build_tables(ledger: Ledger, registry: Registry, config: Config, now: dateti
         campaign,
         corrections=_corrections(ledger, tz),
         sent=_sent(ledger, tz),
+        integrity=checked.findings,
     )
+
+
+NO_REFERENCES = References(
+    pd.DataFrame(columns=["path", "phash", "dhash", "taken"]),
+    pd.DataFrame(columns=["path", "text"]),
+    (),
+)
+
+
+def staff_decisions(ledger: Ledger) -> StaffDecisions:
+    """Extensions, score overrides, the confirmed score list and decisions on individuals."""
+    confirmed = ledger.corrections("confirm_scores")
+    people = {}
+    for c in ledger.corrections("confirm_individual"):
+        unit, _, name = c.target.partition("/")
+        people[(unit, name)] = (c.value, c.reason)
+    return StaffDecisions(
+        extensions={
+            c.target: datetime.fromisoformat(c.value) for c in ledger.corrections("extend_deadline")
+        },
+        overrides={
+            c.target: (float(c.value), c.reason) for c in ledger.corrections("override_score")
+        },
+        confirmed_scores=json.loads(confirmed[-1].value) if confirmed else {},
+        individuals=people,
+    )
+
+
+def score_confirmation(ledger: Ledger) -> ScoreConfirmation | None:
+    """Who confirmed the score list last, and when (None: never)."""
+    confirmed = ledger.corrections("confirm_scores")
+    if not confirmed:
+        return None
+    last = confirmed[-1]
+    return ScoreConfirmation(last.author, datetime.fromisoformat(last.created_at), last.reason)
 
 
 CORRECTION_LABELS = {
@@ -166,6 +231,8 @@ CORRECTION_LABELS = {
     "extend_deadline": "延期",
     "override_score": "调整得分",
     "revoke": "撤销更正",
+    "confirm_scores": "确认评分",
+    "confirm_individual": "先进个人确认",
 }
 SENT_LABELS = {"receipt": "回执", "reminder": "催报", "digest": "每日汇总"}
 SENT_STATUS = {
@@ -295,12 +362,19 @@ def _review(messages: pd.DataFrame, joined: pd.DataFrame, tz) -> pd.DataFrame:
     return frame
 
 
+def current_tables(ledger: Ledger, registry: Registry, config: Config, now: datetime):
+    """The tables exactly as the reports show them: what is new is measured first and the
+    reference material is compared too."""
+    return build_tables(ledger, registry, config, now, integrity.prepare(ledger, config))
+
+
 def write_reports(
     ledger: Ledger, registry: Registry, config: Config, now: datetime
 ) -> ReportSummary:
-    """Rebuild every report and remember what they were built from."""
+    """Rebuild every report and remember what they were built from. Photos and videos stored
+    since the last build are measured first (integrity checks)."""
     generation = ledger.get_state("generation", "0") or "0"
-    tables = build_tables(ledger, registry, config, now)
+    tables = current_tables(ledger, registry, config, now)
     written = _write_files(config.reports_dir, tables, config)
     ledger.set_state("reports_fingerprint", fingerprint(ledger, config))
     units = tables.units
