@@ -33,7 +33,7 @@ from PIL import Image, ImageOps
 # Bump when what is measured changes: cached facts of an older version are measured again.
 PROBE_VERSION = 1
 
-HASH_SIDE = 512  # pictures are hashed from a copy at most this many pixels on a side
+HASH_SIDE = 256  # pictures are hashed from a copy at most this many pixels on a side
 # (name, left, top, right, bottom) as shares of the picture; the first is the whole picture.
 WINDOWS: tuple[tuple[str, float, float, float, float], ...] = (
     ("whole", 0.0, 0.0, 1.0, 1.0),
@@ -146,15 +146,7 @@ def measure_image(path: Path) -> ImageFacts:
 def _open_picture(path: Path) -> tuple[Image.Image, dict]:
     """The picture, upright and at most HASH_SIDE on a side, and what its EXIF says."""
     if pillow_heif.is_supported(str(path)):
-        heif = pillow_heif.open_heif(str(path), convert_hdr_to_8bit=True)
-        picture = heif.to_pillow()
-        exif = Image.Exif()
-        if heif.info.get("exif"):
-            exif.load(heif.info["exif"])
-        # libheif applies the orientation itself; the EXIF tag only describes the original.
-        facts = _exif_facts(exif) | {"width": picture.width, "height": picture.height}
-        picture.thumbnail((HASH_SIDE, HASH_SIDE))
-        return picture, facts
+        return _open_heif(path)
     with Image.open(path) as image:
         full = image.size
         image.draft("RGB", (HASH_SIDE, HASH_SIDE))  # JPEG: decode at 1/2, 1/4 or 1/8 scale
@@ -162,6 +154,26 @@ def _open_picture(path: Path) -> tuple[Image.Image, dict]:
         picture = ImageOps.exif_transpose(image).convert("RGB")
     picture.thumbnail((HASH_SIDE, HASH_SIDE))
     return picture, _exif_facts(exif) | {"width": full[0], "height": full[1]}
+
+
+def _open_heif(path: Path) -> tuple[Image.Image, dict]:
+    """HEIC: the embedded thumbnail when it is large enough and turned like the picture
+    (iPhones store one; decoding 12 megapixels of HEVC costs seconds), else the picture."""
+    heif = pillow_heif.open_heif(str(path), convert_hdr_to_8bit=True)
+    primary = heif[heif.primary_index]
+    exif = Image.Exif()
+    if heif.info.get("exif"):
+        exif.load(heif.info["exif"])
+    width, height = primary.size  # libheif applies the orientation itself
+    picture = None
+    sizes = list(heif.info.get("thumbnails") or [])
+    if sizes and max(sizes) >= HASH_SIDE:
+        thumb = primary.get_thumbnail(sizes.index(max(sizes))).to_pillow()
+        if (thumb.width >= thumb.height) == (width >= height):
+            picture = thumb
+    picture = picture or primary.to_pillow()
+    picture.thumbnail((HASH_SIDE, HASH_SIDE))
+    return picture.convert("RGB"), _exif_facts(exif) | {"width": width, "height": height}
 
 
 def _exif_facts(exif: Image.Exif) -> dict:

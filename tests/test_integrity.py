@@ -89,6 +89,7 @@ def test_heic_is_measured_and_damage_is_a_problem_not_an_error(tmp_path):
         ("crop", 0.1),
         ("crop_side", 0.1),
         ("heic", 0),
+        ("heic", 320),  # with a thumbnail, as iPhones store one: hashed from it
     ],
 )
 def test_a_copy_sent_by_another_unit_is_the_same_photo(tmp_path, how, amount):

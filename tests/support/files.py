@@ -238,7 +238,8 @@ def photo_variant(data: bytes, how: str, amount: float = 0.0) -> bytes:
 
         pillow_heif.register_heif_opener()
         buf = io.BytesIO()
-        img.save(buf, "HEIF", quality=60)
+        thumbnails = [int(amount)] if amount else []
+        img.save(buf, "HEIF", quality=60, thumbnails=thumbnails)
         return buf.getvalue()
     else:
         raise ValueError(how)
