@@ -398,3 +398,28 @@ def test_find_all_returns_the_contract_columns_sorted():
         "evidence",
     ]
     assert frame["kind"].tolist() == ["short_video"]
+
+
+def test_integrity_config_keys(tmp_path):
+    from pipeline.config import ConfigError, load_config
+    from tests.support.project import write_config
+
+    path = write_config(
+        tmp_path,
+        integrity={
+            "photo_window": ["2020-03-01", "2020-12-31"],
+            "reference_folders": ["往年材料"],
+            "min_video_seconds": 15,
+        },
+    )
+    config = load_config(path)
+    assert config.integrity.window(DEADLINE) == (date(2020, 3, 1), date(2020, 12, 31))
+    assert config.integrity.reference_folders == [(tmp_path / "往年材料").resolve()]
+    assert config.integrity.min_video_seconds == 15
+    assert load_config(write_config(tmp_path / "d", integrity={})).integrity.reference_texts == []
+    with pytest.raises(ConfigError, match="integrity.min_video_second"):
+        load_config(write_config(tmp_path / "t", integrity={"min_video_second": 5}))
+    with pytest.raises(ConfigError, match="photo_window"):
+        load_config(
+            write_config(tmp_path / "r", integrity={"photo_window": ["2020-12-31", "2020-01-01"]})
+        )

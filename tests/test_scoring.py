@@ -617,3 +617,76 @@ def test_breakdown_always_adds_up_and_scores_stay_in_range(batches):
     r = row(table, "西渡镇")
     assert r["grade"] in {"优秀", "良好", "基本合格", "不合格"}
     assert math.isclose(r["days_late"], 0.0) == bool(r["on_time"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Rubric hooks for the integrity checks, and how lateness is counted
+
+
+def _evaluate_with(ledger: Ledger, rubric: ScoringConfig, findings=None, videos=None):
+    units, messages, materials, documents = ledger.frames()
+    return evaluate(units, messages, materials, documents, rubric, DEADLINE, None, findings, videos)
+
+
+def test_integrity_findings_cost_points_only_where_the_rubric_says_so():
+    ledger = Ledger()
+    ledger.send("西渡镇", ON_TIME, *full_set("x"))
+    findings = pd.DataFrame(
+        [{"unit": "西渡镇", "kind": "reused_photo"}, {"unit": "西渡镇", "kind": "short_video"}]
+    )
+    before, _, _ = _evaluate_with(ledger, RUBRIC, findings)
+    assert row(before, "西渡镇")["findings"] == 2
+    rubric = ScoringConfig(integrity={"points": {"reused_photo": 1.5}})
+    after, breakdown, _ = _evaluate_with(ledger, rubric, findings)
+    assert row(after, "西渡镇")["score"] == pytest.approx(row(before, "西渡镇")["score"] - 1.5)
+    lost = breakdown[(breakdown["unit"] == "西渡镇") & (breakdown["criterion"] == "疑点扣分")]
+    assert lost["points"].item() == -1.5 and lost["max_points"].item() == 0.0
+    assert "往年照片重复使用 1 处" in lost["evidence"].item()
+    assert_breakdown_explains(after, breakdown)
+    with pytest.raises(ValueError, match="unknown finding kind"):
+        ScoringConfig(integrity={"points": {"reused_photos": 1}})
+
+
+def test_short_videos_can_be_left_out_of_richness():
+    ledger = Ledger()
+    ledger.send("西渡镇", ON_TIME, *full_set("x"), video("v2"))
+    videos = pd.DataFrame(
+        [
+            {"unit": "西渡镇", "sha256": "xv1", "probed": True, "playable": True,
+             "duration": 3.0},
+            {"unit": "西渡镇", "sha256": "v2", "probed": True, "playable": True,
+             "duration": 30.0},
+        ]
+    )  # fmt: skip
+    counted = ScoringConfig(richness={"video_min_seconds": 10})
+    _, all_count, _ = _evaluate_with(ledger, RUBRIC, videos=videos)
+    _, long_only, _ = _evaluate_with(ledger, counted, videos=videos)
+
+    def rich(breakdown):
+        rows = breakdown[
+            (breakdown["criterion"] == "材料丰富：视频数量") & (breakdown["unit"] == "西渡镇")
+        ]
+        return rows["points"].item(), rows["evidence"].item()
+
+    assert rich(all_count)[0] == RUBRIC.richness.video_points
+    points, evidence = rich(long_only)
+    assert points == RUBRIC.richness.video_points / 2
+    assert "1 个不足 10 秒或无法播放，不计" in evidence
+
+
+def test_lateness_by_calendar_days():
+    ledger = Ledger()
+    ledger.send("西渡镇", "2021-01-02T11:00:00+08:00", *full_set("x"))
+    started, _, _ = ledger.evaluate()
+    calendar, breakdown, _ = ledger.evaluate(ScoringConfig(timeliness={"late_days": "calendar"}))
+    assert row(started, "西渡镇")["days_late"] == 2  # 1 day 11 h: two started days
+    assert row(calendar, "西渡镇")["days_late"] == 2  # 2 January is two days after 31 December
+    ledger = Ledger()
+    ledger.send("西渡镇", "2021-01-01T09:00:00+08:00", *full_set("x"))
+    calendar, breakdown, _ = ledger.evaluate(ScoringConfig(timeliness={"late_days": "calendar"}))
+    assert row(calendar, "西渡镇")["days_late"] == 1
+    timely = breakdown[
+        (breakdown["criterion"] == LABEL_TIMELINESS) & (breakdown["unit"] == "西渡镇")
+    ]
+    evidence = timely["evidence"].item()
+    assert evidence.startswith("逾期 1 天（活动照片、总结报告、事迹材料、视频资料，")
