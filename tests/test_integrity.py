@@ -417,7 +417,7 @@ def test_integrity_config_keys(tmp_path):
     assert config.integrity.reference_folders == [(tmp_path / "往年材料").resolve()]
     assert config.integrity.min_video_seconds == 15
     assert load_config(write_config(tmp_path / "d", integrity={})).integrity.reference_texts == []
-    with pytest.raises(ConfigError, match="integrity.min_video_second"):
+    with pytest.raises(ConfigError, match=r"integrity\.min_video_second"):
         load_config(write_config(tmp_path / "t", integrity={"min_video_second": 5}))
     with pytest.raises(ConfigError, match="photo_window"):
         load_config(
