@@ -82,6 +82,79 @@ def reports_current(ledger: Ledger, config: Config) -> bool:
     return present and ledger.get_state("reports_fingerprint") == fingerprint(ledger, config)
 
 
+@dataclass(frozen=True)
+class _LedgerFrames:
+    """The ledger's rows as the evaluation reads them."""
+
+    units: pd.DataFrame  # unit, category (registry order)
+    messages: pd.DataFrame  # every message, unit None where it counts for nobody
+    message_frame: pd.DataFrame  # scoring's messages: the ones that count
+    joined: pd.DataFrame  # files with their message's receive time, status, subject
+    material_rows: pd.DataFrame  # joined files and links, in message order
+    materials: pd.DataFrame  # scoring's materials
+    documents: pd.DataFrame  # scoring's documents
+
+
+def _ledger_frames(ledger: Ledger, registry: Registry) -> _LedgerFrames:
+    units = pd.DataFrame(
+        {"unit": [u.name for u in registry.units], "category": [u.category for u in registry.units]}
+    )
+    known = set(units["unit"])
+    messages = ledger.frame("messages")
+    messages = messages.assign(received_at=_utc(messages["received_at"]))
+    # A unit dropped from the registry still has ledger rows; it counts for nobody.
+    messages["unit"] = messages["unit"].where(messages["unit"].isin(known), None)
+    counted = messages[messages["status"].isin(["done", "review"])]
+    message_frame = pd.DataFrame(
+        {
+            "message_key": counted["id"],
+            "unit": counted["unit"],
+            "received_at": counted["received_at"],
+            "status": counted["status"],
+        }
+    )
+    joined = ledger.frame("files").merge(
+        messages[["id", "received_at", "message_id", "status", "subject"]],
+        left_on="message",
+        right_on="id",
+        suffixes=("", "_m"),
+    )
+    joined["unit"] = joined["unit"].where(joined["unit"].isin(known), None)
+    rows = joined[joined["kind"].isin(["file", "link"])].sort_values(["message", "seq"])
+    return _LedgerFrames(
+        units, messages, message_frame, joined, rows, _materials(rows), _documents(ledger)
+    )
+
+
+def _materials(rows: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "message_key": rows["message"],
+            "unit": rows["unit"].where(rows["status"] != "ignored", None),
+            "received_at": rows["received_at"],
+            "category": rows["category"],
+            "kind": rows["kind"],
+            "sha256": rows["sha256"].fillna(""),
+            "url": rows["filename"].where(rows["kind"] == "link", ""),
+            "filename": rows["filename"],
+            "size": rows["size"].astype("Int64"),
+        }
+    )
+
+
+def _documents(ledger: Ledger) -> pd.DataFrame:
+    documents = ledger.frame("documents")
+    return pd.DataFrame(
+        {
+            "sha256": documents["sha256"],
+            "title": documents["title"],
+            "text": documents["text"],
+            "has_text_layer": documents["has_text_layer"].astype(bool),
+            "problem": documents["problem"],
+        }
+    )
+
+
 def build_tables(
     ledger: Ledger,
     registry: Registry,
@@ -94,65 +167,17 @@ def build_tables(
     reference material too."""
     deadline = config.campaign.deadline
     tz = deadline.tzinfo
-    messages = ledger.frame("messages")
-    files = ledger.frame("files")
-    locations = ledger.frame("locations")
-    documents = ledger.frame("documents")
-    units = pd.DataFrame(
-        {"unit": [u.name for u in registry.units], "category": [u.category for u in registry.units]}
+    frames = _ledger_frames(ledger, registry)
+    rows = frames.material_rows
+    counted_rows = rows.assign(unit=rows["unit"].where(rows["status"] != "ignored", None))
+    checked = integrity.check(
+        ledger, config, counted_rows, frames.documents, refs or NO_REFERENCES, now
     )
-    messages = messages.assign(received_at=_utc(messages["received_at"]))
-    known = set(units["unit"])
-    # A unit dropped from the registry still has ledger rows; it counts for nobody.
-    messages["unit"] = messages["unit"].where(messages["unit"].isin(known), None)
-    counted = messages[messages["status"].isin(["done", "review"])]
-    message_frame = pd.DataFrame(
-        {
-            "message_key": counted["id"],
-            "unit": counted["unit"],
-            "received_at": counted["received_at"],
-            "status": counted["status"],
-        }
-    )
-    joined = files.merge(
-        messages[["id", "received_at", "message_id", "status", "subject"]],
-        left_on="message",
-        right_on="id",
-        suffixes=("", "_m"),
-    )
-    joined["unit"] = joined["unit"].where(joined["unit"].isin(known), None)
-    materials_rows = joined[joined["kind"].isin(["file", "link"])].sort_values(["message", "seq"])
-    materials = pd.DataFrame(
-        {
-            "message_key": materials_rows["message"],
-            "unit": materials_rows["unit"].where(materials_rows["status"] != "ignored", None),
-            "received_at": materials_rows["received_at"],
-            "category": materials_rows["category"],
-            "kind": materials_rows["kind"],
-            "sha256": materials_rows["sha256"].fillna(""),
-            "url": materials_rows["filename"].where(materials_rows["kind"] == "link", ""),
-            "filename": materials_rows["filename"],
-            "size": materials_rows["size"].astype("Int64"),
-        }
-    )
-    docs = pd.DataFrame(
-        {
-            "sha256": documents["sha256"],
-            "title": documents["title"],
-            "text": documents["text"],
-            "has_text_layer": documents["has_text_layer"].astype(bool),
-            "problem": documents["problem"],
-        }
-    )
-    counted_rows = materials_rows.assign(
-        unit=materials_rows["unit"].where(materials_rows["status"] != "ignored", None)
-    )
-    checked = integrity.check(ledger, config, counted_rows, docs, refs or NO_REFERENCES, now)
     table, breakdown, individuals = evaluate(
-        units,
-        message_frame,
-        materials,
-        docs,
+        frames.units,
+        frames.message_frame,
+        frames.materials,
+        frames.documents,
         config.scoring,
         deadline,
         staff_decisions(ledger),
@@ -160,14 +185,12 @@ def build_tables(
         checked.videos,
     )
     table = table.assign(folder=[unit_folder(name) for name in table["unit"]])
-    attachments = _attachments(materials_rows, locations, deadline)
-    review = _review(messages, joined, tz)
     campaign = Campaign(
         config.campaign.title,
         config.campaign.office,
         deadline,
         now,
-        _alerts(ledger, messages) + checked.alerts,
+        _alerts(ledger, frames.messages) + checked.alerts,
         doc_number=config.notice.doc_number,
         cc=tuple(config.notice.cc),
         issuer=config.notice.issuer or config.campaign.office,
@@ -175,9 +198,9 @@ def build_tables(
     )
     return ReportTables(
         table,
-        attachments,
+        _attachments(rows, ledger.frame("locations"), deadline),
         breakdown,
-        review,
+        _review(frames.messages, frames.joined, tz),
         individuals,
         campaign,
         corrections=_corrections(ledger, tz),
