@@ -30,6 +30,8 @@ import imagehash
 import pillow_heif
 from PIL import Image, ImageOps
 
+from parsers.filetypes import MAX_IMAGE_PIXELS
+
 # Bump when what is measured changes: cached facts of an older version are measured again.
 PROBE_VERSION = 1
 
@@ -117,7 +119,7 @@ def measure_image(path: Path) -> ImageFacts:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             picture, exif = _open_picture(Path(path))
-    except Image.DecompressionBombError:
+    except (Image.DecompressionBombError, _TooLarge):
         return ImageFacts(problem="图片像素数超过安全上限，未计算")
     except Exception as exc:  # Pillow and libheif raise many types on damaged files
         return ImageFacts(problem=f"图片无法解码（{str(exc)[:80] or type(exc).__name__}）")
@@ -143,12 +145,23 @@ def measure_image(path: Path) -> ImageFacts:
     )
 
 
+class _TooLarge(Exception):
+    """More pixels than the intake's bomb limit (parsers/filetypes.MAX_IMAGE_PIXELS) allows."""
+
+
+def _check_pixels(width: int, height: int, scaled: bool) -> None:
+    # A JPEG decodes at reduced scale, so it may have up to twice as many (as at intake).
+    if width * height > (2 if scaled else 1) * MAX_IMAGE_PIXELS:
+        raise _TooLarge
+
+
 def _open_picture(path: Path) -> tuple[Image.Image, dict]:
     """The picture, upright and at most HASH_SIDE on a side, and what its EXIF says."""
     if pillow_heif.is_supported(str(path)):
         return _open_heif(path)
     with Image.open(path) as image:
         full = image.size
+        _check_pixels(*full, scaled=image.format == "JPEG")
         image.draft("RGB", (HASH_SIDE, HASH_SIDE))  # JPEG: decode at 1/2, 1/4 or 1/8 scale
         exif = image.getexif()
         picture = ImageOps.exif_transpose(image).convert("RGB")
@@ -171,7 +184,9 @@ def _open_heif(path: Path) -> tuple[Image.Image, dict]:
         thumb = primary.get_thumbnail(sizes.index(max(sizes))).to_pillow()
         if (thumb.width >= thumb.height) == (width >= height):
             picture = thumb
-    picture = picture or primary.to_pillow()
+    if picture is None:
+        _check_pixels(width, height, scaled=False)
+        picture = primary.to_pillow()
     picture.thumbnail((HASH_SIDE, HASH_SIDE))
     return picture.convert("RGB"), _exif_facts(exif) | {"width": width, "height": height}
 

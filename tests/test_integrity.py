@@ -74,6 +74,14 @@ def test_heic_is_measured_and_damage_is_a_problem_not_an_error(tmp_path):
     assert junk.phash == () and junk.problem
 
 
+def test_picture_bombs_are_not_decoded(tmp_path):
+    # Over the intake's limit (parsers/filetypes.MAX_IMAGE_PIXELS): refused before decoding.
+    png = _measure(tmp_path, "bomb.png", files.png_bomb(12_000, 8_000))
+    assert png.phash == () and "安全上限" in png.problem
+    jpeg = _measure(tmp_path, "bomb.jpg", files.jpeg_with_size(20_000, 10_000))
+    assert jpeg.phash == () and "安全上限" in jpeg.problem
+
+
 # ---------------------------------------------------------------------------------------------
 # pairing photos
 
