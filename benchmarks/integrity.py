@@ -38,7 +38,12 @@ from tests.support import files
 
 
 def _write_photos(folder: Path, count: int) -> dict[str, list[Path]]:
-    sets: dict[str, list[Path]] = {"jpeg 4000x3000": [], "jpeg 1280x960": [], "heic 4032x3024": []}
+    sets: dict[str, list[Path]] = {
+        "jpeg 4000x3000": [],
+        "jpeg 1280x960": [],
+        "heic 4032x3024": [],
+        "heic + thumbnail": [],
+    }
     for i in range(count):
         big = files.photo(1000 + i, 4000, 3000, quality=92, exif_datetime="2020:12:20 09:30:00")
         path = folder / f"big{i}.jpg"
@@ -47,9 +52,13 @@ def _write_photos(folder: Path, count: int) -> dict[str, list[Path]]:
         small = folder / f"small{i}.jpg"
         small.write_bytes(files.photo(2000 + i, 1280, 960, quality=80))
         sets["jpeg 1280x960"].append(small)
+        original = files.photo(3000 + i, 4032, 3024)
         heic = folder / f"phone{i}.heic"
-        heic.write_bytes(files.photo_variant(files.photo(3000 + i, 4032, 3024), "heic"))
+        heic.write_bytes(files.photo_variant(original, "heic"))
         sets["heic 4032x3024"].append(heic)
+        iphone = folder / f"iphone{i}.heic"  # with a 320-pixel thumbnail, as iPhones store
+        iphone.write_bytes(files.photo_variant(original, "heic", 320))
+        sets["heic + thumbnail"].append(iphone)
     return sets
 
 
