@@ -331,14 +331,20 @@ def rules(table, top: int, inside: int, bottom: int) -> None:
     tbl_pr.append(borders)
 
 
+def table_cells(table) -> list[list]:
+    """The cells of a table without merged cells, row by row, in one pass (python-docx's
+    ``table.cell`` and ``row.cells`` rebuild the whole grid on every call)."""
+    from docx.table import _Cell
+
+    return [[_Cell(tc, table) for tc in tr.tc_lst] for tr in table._tbl.tr_lst]
+
+
 def column_widths(table, widths_pt: list[float]) -> None:
     """Fixed column widths (points), honoured by Word, WPS and LibreOffice."""
-    from docx.shared import Pt as _Pt
-
     table.autofit = False
     grid = table._tbl.tblGrid
     for column, width in zip(grid.findall(qn("w:gridCol")), widths_pt, strict=True):
         column.set(qn("w:w"), str(int(width * 20)))
-    for row in table.rows:
-        for cell, width in zip(row.cells, widths_pt, strict=True):
-            cell.width = _Pt(width)
+    for row in table_cells(table):
+        for cell, width in zip(row, widths_pt, strict=True):
+            cell.width = Pt(width)

@@ -71,6 +71,7 @@ from outputs._docx import (
     set_doc_grid,
     style_font,
     table_borders,
+    table_cells,
 )
 from outputs._title import title_lines
 from outputs.tables import ReportTables
@@ -551,10 +552,11 @@ def _table(draft: _Draft, header: list[str], rows: list[list[str]]) -> None:
     shares = COLUMN_SHARES.get(len(header), (1 / len(header),) * len(header))
     column_widths(table, [share * TEXT_WIDTH_PT for share in shares])
     repeat_header(table.rows[0])
-    for r, values in enumerate([header, *rows]):
-        for c, value in enumerate(values):
-            paragraph = table.cell(r, c).paragraphs[0]
-            paragraph.style = draft.document.styles[STYLE_TABLE]
+    style_id = draft.document.styles[STYLE_TABLE].style_id
+    for r, (cells, values) in enumerate(zip(table_cells(table), [header, *rows], strict=True)):
+        for c, (cell, value) in enumerate(zip(cells, values, strict=True)):
+            paragraph = cell.paragraphs[0]
+            paragraph._p.style = style_id  # by id: the style setter looks the name up each time
             wide = c > 0 and len(header) > 3 and c == len(header) - 2
             if r > 0 and wide:
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.LEFT
