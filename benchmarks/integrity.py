@@ -31,7 +31,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from parsers.media import WINDOWS, ffprobe_path, measure_image, measure_video
+from parsers.media import WINDOWS, measure_image, measure_video
+from parsers.tools import find_tools
 from pipeline.media import workers
 from scoring.integrity import IntegrityConfig, photo_findings, text_findings
 from tests.support import files
@@ -85,7 +86,7 @@ def bench_photos(folder: Path, count: int) -> None:
 
 
 def bench_videos(folder: Path) -> None:
-    probe = ffprobe_path()
+    probe = find_tools().ffprobe
     if probe is None or not files.have_ffmpeg():
         print("(c) skipped: ffmpeg/ffprobe not installed")
         return

@@ -84,9 +84,10 @@ def _paragraph(
 
 
 def person_certificate_filename(name: Any, unit: Any) -> str:
-    """``荣誉证书_个人_<name>_<unit>.docx``, safe on every file system."""
-    who = safe_filename_part(name, fallback="个人")
-    return f"{FILE_PREFIX}个人_{who}_{safe_filename_part(unit, fallback='单位')}.docx"
+    """``荣誉证书_个人_<name>_<unit>.docx``, made safe by the same sanitiser."""
+    who = " ".join(text(name).split())[:UNIT_CHARS] or "个人"
+    where = " ".join(text(unit).split())[:UNIT_CHARS] or "单位"
+    return names.safe_component(f"{FILE_PREFIX}个人_{who}_{where}.docx")
 
 
 def _certificate(unit: str, tables: ReportTables, person: str = "") -> DocumentObject:
@@ -194,8 +195,12 @@ def _person_certificates(folder: Path, tables: ReportTables, used: set[str]) -> 
         if filename.casefold() in used:
             continue
         used.add(filename.casefold())
-        target = folder / filename
-        with atomic_path(target) as tmp:
-            _certificate(xml_safe(unit), tables, person=xml_safe(name)).save(str(tmp))
-        written.append(target)
+        document = _certificate(xml_safe(unit), tables, person=xml_safe(name))
+        written.append(
+            write_report(
+                folder / filename,
+                lambda tmp, d=document: d.save(str(tmp)),
+                tables.campaign.generated_at,
+            )
+        )
     return written

@@ -11,15 +11,15 @@ windows of the picture (the whole, centred 90 % and 80 %, the four 90 % sides an
 corners) are kept, and a copy's whole-picture hash lands near one of the original's windows.
 Pillow's decompression-bomb limit applies.
 
-Videos: ffprobe (a subprocess with a timeout) reads the container, decodes the first frames and
-reads the picture stream's packets near the end; a file it cannot open, without a picture
-stream, whose first frames do not decode, or whose stream stops short, does not play.
+Videos: ffprobe (a subprocess with a timeout; parsers/tools.py finds it) reads the container,
+decodes the first frames and reads the picture stream's packets near the end; a file it cannot
+open, without a picture stream, whose first frames do not decode, or whose stream stops short,
+does not play.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import warnings
 from dataclasses import dataclass, field
@@ -213,11 +213,6 @@ def _exif_time(raw: object, offset: object) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # videos
-
-
-def ffprobe_path() -> str | None:
-    """Where ffprobe is (the tools module's discovery replaces this at merge)."""
-    return shutil.which("ffprobe")
 
 
 def measure_video(

@@ -13,6 +13,7 @@ import pandas as pd
 
 from intake.ledger import Ledger
 from parsers.media import ImageFacts, VideoFacts, facts_from_json
+from parsers.tools import find_tools
 from pipeline.config import Config
 from pipeline.media import References, references, refresh_stored
 from scoring.integrity import find_all
@@ -30,11 +31,11 @@ class Integrity:
 
 def prepare(ledger: Ledger, config: Config) -> References:
     """Measure what is new (stored files, reference material); the reference tables."""
-    refresh_stored(ledger, config.data_dir)
+    tools = find_tools(config.tools.model_dump())
+    refresh_stored(ledger, config.data_dir, tools)
     checks = config.integrity
-    return references(
-        ledger, checks.reference_folders, checks.reference_texts, config.sorting.document_timeout_s
-    )
+    timeout = config.sorting.document_timeout_s
+    return references(ledger, checks.reference_folders, checks.reference_texts, timeout, tools)
 
 
 def _counted(rows: pd.DataFrame) -> pd.DataFrame:
@@ -113,5 +114,8 @@ def check(
     )
     alerts = list(refs.alerts)
     if (~videos["probed"].astype(bool)).any():
-        alerts.append("未找到 ffprobe，视频时长和能否播放未检查（请安装 ffmpeg）。")
+        alerts.append(
+            "未找到 ffprobe，视频时长和能否播放未检查（请安装 ffmpeg，"
+            "或在 config.yaml 的 tools.ffprobe 中填写其位置；可运行 doctor 检查）。"
+        )
     return Integrity(findings, videos, tuple(alerts))

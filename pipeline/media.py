@@ -26,10 +26,10 @@ from parsers.media import (
     ImageFacts,
     VideoFacts,
     facts_from_json,
-    ffprobe_path,
     measure_image,
     measure_video,
 )
+from parsers.tools import ToolPaths
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".bmp", ".gif", ".tif"}
@@ -55,7 +55,7 @@ def _measure(job: tuple[str, Path, str], ffprobe: str | None) -> tuple[str, obje
     return sha, measure_image(path)
 
 
-def measure_missing(ledger: Ledger, jobs: Iterable[tuple[str, Path, str]]) -> int:
+def measure_missing(ledger: Ledger, jobs: Iterable[tuple[str, Path, str]], tools: ToolPaths) -> int:
     """Measure (sha256, path, "photo"|"video") jobs lacking current facts; store the results.
 
     A file that is not on disk, or a video while no ffprobe is installed, is left unmeasured
@@ -66,7 +66,7 @@ def measure_missing(ledger: Ledger, jobs: Iterable[tuple[str, Path, str]]) -> in
     todo = list({j[0]: j for j in todo}.values())
     if not todo:
         return 0
-    ffprobe = ffprobe_path()
+    ffprobe = tools.ffprobe
     with ThreadPoolExecutor(max_workers=workers()) as pool:
         results = list(pool.map(lambda job: _measure(job, ffprobe), todo))
     stored = 0
@@ -80,10 +80,10 @@ def measure_missing(ledger: Ledger, jobs: Iterable[tuple[str, Path, str]]) -> in
     return stored
 
 
-def refresh_stored(ledger: Ledger, data_dir: Path) -> int:
+def refresh_stored(ledger: Ledger, data_dir: Path, tools: ToolPaths) -> int:
     """Facts for every stored photo and video that lacks them."""
     jobs = [(sha, data_dir / path, category) for sha, path, category in ledger.stored_media()]
-    return measure_missing(ledger, jobs)
+    return measure_missing(ledger, jobs, tools)
 
 
 def _content_hash(ledger: Ledger, path: Path) -> str:
@@ -102,7 +102,9 @@ def _content_hash(ledger: Ledger, path: Path) -> str:
     return sha
 
 
-def reference_photos(ledger: Ledger, folders: list[Path]) -> tuple[pd.DataFrame, list[str]]:
+def reference_photos(
+    ledger: Ledger, folders: list[Path], tools: ToolPaths
+) -> tuple[pd.DataFrame, list[str]]:
     """(path, phash, dhash, taken) of every picture below ``folders``, and alerts."""
     alerts, found = [], []
     for folder in folders:
@@ -112,7 +114,7 @@ def reference_photos(ledger: Ledger, folders: list[Path]) -> tuple[pd.DataFrame,
         for path in sorted(folder.rglob("*")):
             if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
                 found.append((_content_hash(ledger, path), path))
-    measure_missing(ledger, [(sha, path, "photo") for sha, path in found])
+    measure_missing(ledger, [(sha, path, "photo") for sha, path in found], tools)
     facts = ledger.media_facts([sha for sha, _ in found])
     rows = []
     for sha, path in found:
@@ -130,7 +132,7 @@ def reference_photos(ledger: Ledger, folders: list[Path]) -> tuple[pd.DataFrame,
 
 
 def reference_texts(
-    ledger: Ledger, paths: list[Path], timeout_s: float
+    ledger: Ledger, paths: list[Path], timeout_s: float, tools: ToolPaths
 ) -> tuple[pd.DataFrame, list[str]]:
     """(path, text) of every readable reference text, and alerts for those that are not."""
     alerts, rows = [], []
@@ -142,7 +144,7 @@ def reference_texts(
         known = ledger.document_text(sha)
         if known is None:
             subtype = sniff(path, path.name).subtype
-            document = read_document(path, subtype, timeout_s)
+            document = read_document(path, subtype, timeout_s, tools)
             with ledger.transaction():
                 ledger.add_document(
                     sha, document.title, document.text, document.has_text_layer, document.problem
@@ -155,7 +157,9 @@ def reference_texts(
     return pd.DataFrame(rows, columns=["path", "text"]), alerts
 
 
-def references(ledger: Ledger, folders: list[Path], texts: list[Path], timeout_s: float):
-    photos, photo_alerts = reference_photos(ledger, folders)
-    text_frame, text_alerts = reference_texts(ledger, texts, timeout_s)
+def references(
+    ledger: Ledger, folders: list[Path], texts: list[Path], timeout_s: float, tools: ToolPaths
+) -> References:
+    photos, photo_alerts = reference_photos(ledger, folders, tools)
+    text_frame, text_alerts = reference_texts(ledger, texts, timeout_s, tools)
     return References(photos, text_frame, tuple(photo_alerts + text_alerts))

@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from parsers.media import WINDOWS, ImageFacts, ffprobe_path, measure_image, measure_video
+from parsers.media import WINDOWS, ImageFacts, measure_image, measure_video
+from parsers.tools import find_tools
 from scoring.integrity import (
     IntegrityConfig,
     capture_date_findings,
@@ -188,7 +189,7 @@ def test_capture_dates_outside_the_window_are_flagged_and_missing_exif_is_not():
 
 
 needs_ffmpeg = pytest.mark.skipif(
-    not files.have_ffmpeg() or ffprobe_path() is None, reason="ffmpeg/ffprobe not installed"
+    not files.have_ffmpeg() or find_tools().ffprobe is None, reason="ffmpeg/ffprobe not installed"
 )
 
 
@@ -201,7 +202,7 @@ def test_video_duration_size_and_playability(tmp_path):
     broken.write_bytes(files.mp4(12)[: len(files.mp4(12)) // 2])
     fake = tmp_path / "fake.mp4"
     fake.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(4000))
-    probe = ffprobe_path()
+    probe = find_tools().ffprobe
     facts = {p.name: measure_video(p, probe) for p in (short, long_, broken, fake)}
     assert facts["3s.mp4"].playable and facts["3s.mp4"].duration == pytest.approx(3, abs=0.1)
     assert facts["12s.mp4"].playable and (facts["12s.mp4"].width, facts["12s.mp4"].height) == (
