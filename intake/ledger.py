@@ -741,6 +741,10 @@ class Ledger:
         ).fetchone()
         return (row[0], row[1], row[2]) if row else None
 
+    def reference_files(self) -> dict[str, str]:
+        """path → sha256 of every reference file seen so far."""
+        return dict(self._db.execute("SELECT path, sha256 FROM reference_files").fetchall())
+
     def put_reference_file(self, path: str, size: int, mtime_ns: int, sha256: str) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO reference_files VALUES (?, ?, ?, ?)",

@@ -15,7 +15,7 @@ from intake.ledger import Ledger
 from parsers.media import ImageFacts, VideoFacts, facts_from_json
 from parsers.tools import find_tools
 from pipeline.config import Config
-from pipeline.media import References, references, refresh_stored
+from pipeline.media import References, cached_references, references, refresh_stored
 from scoring.integrity import find_all
 
 PHOTO_COLUMNS = ["unit", "path", "sha256", "filename", "taken", "phash", "dhash"]
@@ -36,6 +36,12 @@ def prepare(ledger: Ledger, config: Config) -> References:
     checks = config.integrity
     timeout = config.sorting.document_timeout_s
     return references(ledger, checks.reference_folders, checks.reference_texts, timeout, tools)
+
+
+def cached(ledger: Ledger, config: Config) -> References:
+    """The reference tables as the last report run measured them (no file is read)."""
+    checks = config.integrity
+    return cached_references(ledger, checks.reference_folders, checks.reference_texts)
 
 
 def _counted(rows: pd.DataFrame) -> pd.DataFrame:

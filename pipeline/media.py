@@ -102,6 +102,19 @@ def _content_hash(ledger: Ledger, path: Path) -> str:
     return sha
 
 
+def _photo_rows(ledger: Ledger, found: list[tuple[str, Path]]) -> pd.DataFrame:
+    facts = ledger.media_facts([sha for sha, _ in found])
+    rows = []
+    for sha, path in found:
+        record = facts_from_json(facts[sha]) if sha in facts else None
+        if isinstance(record, ImageFacts) and record.phash:
+            rows.append(
+                {"path": str(path), "phash": record.phash, "dhash": record.dhash,
+                 "taken": record.taken}
+            )  # fmt: skip
+    return pd.DataFrame(rows, columns=["path", "phash", "dhash", "taken"])
+
+
 def reference_photos(
     ledger: Ledger, folders: list[Path], tools: ToolPaths
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -115,20 +128,7 @@ def reference_photos(
             if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
                 found.append((_content_hash(ledger, path), path))
     measure_missing(ledger, [(sha, path, "photo") for sha, path in found], tools)
-    facts = ledger.media_facts([sha for sha, _ in found])
-    rows = []
-    for sha, path in found:
-        record = facts_from_json(facts[sha]) if sha in facts else None
-        if isinstance(record, ImageFacts) and record.phash:
-            rows.append(
-                {
-                    "path": str(path),
-                    "phash": record.phash,
-                    "dhash": record.dhash,
-                    "taken": record.taken,
-                }
-            )
-    return pd.DataFrame(rows, columns=["path", "phash", "dhash", "taken"]), alerts
+    return _photo_rows(ledger, found), alerts
 
 
 def reference_texts(
@@ -163,3 +163,21 @@ def references(
     photos, photo_alerts = reference_photos(ledger, folders, tools)
     text_frame, text_alerts = reference_texts(ledger, texts, timeout_s, tools)
     return References(photos, text_frame, tuple(photo_alerts + text_alerts))
+
+
+def cached_references(ledger: Ledger, folders: list[Path], texts: list[Path]) -> References:
+    """The reference tables as the last ``references`` call left them in the ledger, without
+    touching the files (for tables built between report runs: the console, receipts)."""
+    known = ledger.reference_files()
+    found = [
+        (sha, Path(path))
+        for path, sha in sorted(known.items())
+        if Path(path).suffix.lower() in IMAGE_SUFFIXES
+        and any(Path(path).is_relative_to(folder) for folder in folders)
+    ]
+    rows = []
+    for path in texts:
+        text = ledger.document_text(known.get(str(path), ""))
+        if text is not None and text[1] and text[0].strip():
+            rows.append({"path": str(path), "text": text[0]})
+    return References(_photo_rows(ledger, found), pd.DataFrame(rows, columns=["path", "text"]), ())

@@ -162,16 +162,21 @@ def build_tables(
     now: datetime,
     refs: References | None = None,
 ) -> ReportTables:
-    """Every table the reports show. Integrity facts come from the ledger's cache; pass
-    ``refs`` (from ``integrity.prepare``, which also measures what is new) to compare with
-    reference material too."""
+    """Every table the reports show. Integrity facts come from the ledger's cache, reference
+    material as the last report run found it; ``refs`` (from ``integrity.prepare``, which
+    measures what is new first) replaces that."""
     deadline = config.campaign.deadline
     tz = deadline.tzinfo
     frames = _ledger_frames(ledger, registry)
     rows = frames.material_rows
     counted_rows = rows.assign(unit=rows["unit"].where(rows["status"] != "ignored", None))
     checked = integrity.check(
-        ledger, config, counted_rows, frames.documents, refs or NO_REFERENCES, now
+        ledger,
+        config,
+        counted_rows,
+        frames.documents,
+        refs or integrity.cached(ledger, config),
+        now,
     )
     table, breakdown, individuals = evaluate(
         frames.units,
@@ -207,13 +212,6 @@ def build_tables(
         sent=_sent(ledger, tz),
         integrity=checked.findings,
     )
-
-
-NO_REFERENCES = References(
-    pd.DataFrame(columns=["path", "phash", "dhash", "taken"]),
-    pd.DataFrame(columns=["path", "text"]),
-    (),
-)
 
 
 def staff_decisions(ledger: Ledger) -> StaffDecisions:

@@ -282,3 +282,21 @@ def test_a_score_that_changes_after_confirmation_is_suggested_again(campaign):
     assert "low_score" not in units["台源镇"]["notice_reasons"]
     texts = _texts(campaign.parent / "data" / "reports" / "通报草稿.docx")
     assert texts[texts.index("四、评分偏低单位") + 1] == "评分结果待核定后列出。"
+
+
+def test_tables_built_between_report_runs_show_the_same_findings(campaign):
+    """The console and receipts build tables without reading the reference folders again:
+    they must show exactly what integrity.csv says."""
+    from datetime import datetime as dt
+
+    from pipeline.config import load_config
+    from pipeline.jobs import session
+    from pipeline.reports import build_tables
+
+    config = load_config(campaign)
+    with session(config) as (ledger, registry):
+        tables = build_tables(ledger, registry, config, dt.now(CST))
+    csv_rows = _rows(campaign.parent / "data" / "reports" / "integrity.csv")
+    shown = sorted(zip(tables.integrity["unit"], tables.integrity["kind"], strict=True))
+    assert shown == sorted((r["unit"], r["kind"]) for r in csv_rows)
+    assert "reused_photo" in set(tables.integrity["kind"])
