@@ -116,4 +116,7 @@ INTEGRITY_KIND_LABELS = {
     "copied_text": "文字与他处雷同",
     "short_video": "视频过短",
     "unplayable_video": "视频无法播放",
+    # The project's own kinds.
+    "duplicate_photo_same_unit": "同一照片重复报送",
+    "expired_video_link": "视频链接已过期",
 }

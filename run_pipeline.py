@@ -36,7 +36,7 @@ from pipeline.jobs import (
     run_reprocess,
     run_watch,
 )
-from pipeline.reports import ALERT_AFTER, ReportSummary
+from pipeline.reports import ALERT_AFTER, ReportSummary, current_tables
 from pipeline.terminal import ArgumentParser, setup_logging
 
 log = logging.getLogger("pipeline")
@@ -115,6 +115,17 @@ def _parser() -> ArgumentParser:
     sub.add_argument("score", type=float, metavar="得分", help="新得分 0-100")
     sub = correction("revoke", "撤销一项更正（编号见台账“更正记录”或管理台“记录”页）")
     sub.add_argument("id", type=int, metavar="更正编号", help="更正记录编号")
+    correction(
+        "confirm-scores",
+        "核对后确认当前评分表；确认后评分偏低单位才列入通报（某单位得分此后变化需重新确认）",
+    )
+    sub = correction("confirm-individual", "确认先进个人候选人（生成个人荣誉证书并列入通报表扬）")
+    sub.add_argument("name", metavar="姓名", help="姓名")
+    sub.add_argument("unit", metavar="单位", help="所在单位")
+    sub.add_argument("--new", action="store_true", help="此人不在候选名单中，仍确认表彰")
+    sub = correction("reject-individual", "不予表彰某先进个人候选人")
+    sub.add_argument("name", metavar="姓名", help="姓名")
+    sub.add_argument("unit", metavar="单位", help="所在单位")
     return parser
 
 
@@ -127,13 +138,32 @@ CORRECTION_COMMANDS = (
     "extend",
     "score",
     "revoke",
+    "confirm-scores",
+    "confirm-individual",
+    "reject-individual",
 )
 
 
-def _correction(args: argparse.Namespace, now: datetime):
+def _correction(args: argparse.Namespace, now: datetime, config: Config):
     """The correction a command line asks for, as ``apply(ledger, ctx) -> message``."""
     reason, tz = args.reason, now.tzinfo
     match args.command:
+        case "confirm-scores":
+            return lambda ledger, ctx: corrections.confirm_scores(
+                ledger, current_tables(ledger, ctx.registry, config, now), reason, now
+            )
+        case "confirm-individual" | "reject-individual":
+            confirm = args.command == "confirm-individual"
+            return lambda ledger, ctx: corrections.decide_individual(
+                ledger,
+                current_tables(ledger, ctx.registry, config, now),
+                args.name,
+                corrections.resolve_unit(ctx.registry, args.unit),
+                confirm,
+                getattr(args, "new", False),
+                reason,
+                now,
+            )
         case "assign":
             return lambda ledger, ctx: corrections.assign(
                 ledger, ctx, args.ref, args.unit, reason, now
@@ -272,7 +302,7 @@ def _run(args: argparse.Namespace, config: Config, log_path) -> None:
         _say_reports(config, report)
     elif args.command in CORRECTION_COMMANDS:
         now = _now(config)
-        message, report = run_correction(config, now, _correction(args, now))
+        message, report = run_correction(config, now, _correction(args, now, config))
         print(message)
         _say_reports(config, report)
     elif args.command == "watch":

@@ -137,6 +137,20 @@ _MIGRATIONS: tuple[tuple[int, str], ...] = (
         );
         """,
     ),
+    (
+        3,
+        """
+        -- Files of integrity.reference_folders / reference_texts (outside the data folder): their
+        -- content hash per path, size and mtime, so an unchanged file is never read again; their
+        -- facts go to ``media`` and their text to ``documents`` by that hash.
+        CREATE TABLE reference_files (
+            path TEXT PRIMARY KEY,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            sha256 TEXT NOT NULL
+        );
+        """,
+    ),
 )
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
 
@@ -156,6 +170,8 @@ CORRECTION_KINDS = (
     "extend_deadline",
     "override_score",
     "revoke",  # target: the id of the correction it cancels (itself never revoked)
+    "confirm_scores",  # target "scores"; value: JSON {unit: score} as staff confirmed it
+    "confirm_individual",  # target "<unit>/<name>"; value "confirmed" | "rejected"
 )
 
 
@@ -694,6 +710,52 @@ class Ledger:
         self._db.execute("DELETE FROM documents")
         self._db.execute("DELETE FROM sender_map WHERE source='learned'")
         self._db.execute("UPDATE messages SET status='pending', attempts=0")
+
+    # -- measured facts (integrity checks) ---------------------------------------------------
+    def stored_media(self) -> list[tuple[str, str, str]]:
+        """(sha256, a stored path, category) of every stored photo and video, once per sha256."""
+        rows = self._db.execute(
+            "SELECT sha256, MIN(path), MIN(category) FROM files WHERE kind='file' AND "
+            "category IN ('photo', 'video') AND path != '' AND sha256 != '' GROUP BY sha256"
+        ).fetchall()
+        return [tuple(row) for row in rows]
+
+    def media_versions(self) -> dict[str, int]:
+        return dict(self._db.execute("SELECT sha256, version FROM media").fetchall())
+
+    def put_media(self, sha256: str, version: int, facts: dict) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO media VALUES (?, ?, ?)",
+            (sha256, version, json.dumps(facts, ensure_ascii=False, sort_keys=True)),
+        )
+
+    def media_facts(self, sha256s: list[str] | None = None) -> dict[str, dict]:
+        """sha256 → facts (JSON as written); all, or those of ``sha256s``."""
+        rows = self._db.execute("SELECT sha256, facts FROM media").fetchall()
+        wanted = None if sha256s is None else set(sha256s)
+        return {sha: json.loads(facts) for sha, facts in rows if wanted is None or sha in wanted}
+
+    def reference_file(self, path: str) -> tuple[int, int, str] | None:
+        row = self._db.execute(
+            "SELECT size, mtime_ns, sha256 FROM reference_files WHERE path=?", (path,)
+        ).fetchone()
+        return (row[0], row[1], row[2]) if row else None
+
+    def reference_files(self) -> dict[str, str]:
+        """path → sha256 of every reference file seen so far."""
+        return dict(self._db.execute("SELECT path, sha256 FROM reference_files").fetchall())
+
+    def put_reference_file(self, path: str, size: int, mtime_ns: int, sha256: str) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO reference_files VALUES (?, ?, ?, ?)",
+            (path, size, mtime_ns, sha256),
+        )
+
+    def document_text(self, sha256: str) -> tuple[str, bool] | None:
+        row = self._db.execute(
+            "SELECT text, has_text_layer FROM documents WHERE sha256=?", (sha256,)
+        ).fetchone()
+        return (row[0], bool(row[1])) if row else None
 
     # -- export for scoring and reports ------------------------------------------------------
     def frame(self, table: str) -> pd.DataFrame:

@@ -211,3 +211,140 @@ def clear_body(document: DocumentObject) -> None:
     for child in list(body):
         if child.tag != qn("w:sectPr"):
             body.remove(child)
+
+
+# Substitutes named in the font table (w:altName) for the faces a stock Chinese Windows lacks:
+# 方正小标宋简体 and the *_GB2312 faces come with font packs; 华文中宋 comes with Office, 仿宋 /
+# 楷体 / 黑体 with Windows itself.
+FONT_FALLBACKS = {
+    FONT_TITLE: ("华文中宋", "roman"),
+    FONT_BODY: ("仿宋", "modern"),
+    FONT_KAI: ("楷体", "script"),
+    FONT_HEADING: ("SimHei", "modern"),
+    FONT_SONG: ("SimSun", "auto"),
+}
+
+
+def add_font_fallbacks(document: DocumentObject) -> None:
+    """Declare the Chinese faces in the font table with a substitute (w:altName), the GB2312
+    charset and a family, so Word and WPS pick a Chinese face where the named one is missing."""
+    from docx.opc.constants import RELATIONSHIP_TYPE as RT
+    from docx.opc.part import XmlPart
+    from docx.oxml import parse_xml
+
+    old = document.part.part_related_by(RT.FONT_TABLE)
+    fonts = parse_xml(old.blob)
+    for name, (alternative, family) in FONT_FALLBACKS.items():
+        font = OxmlElement("w:font")
+        font.set(qn("w:name"), name)
+        for tag, value in (
+            ("w:altName", alternative),
+            ("w:charset", "86"),
+            ("w:family", family),
+            ("w:pitch", "variable"),
+        ):
+            child = OxmlElement(tag)
+            child.set(qn("w:val"), value)
+            font.append(child)
+        fonts.append(font)
+    new = XmlPart(old.partname, old.content_type, fonts, document.part.package)
+    rel = next(r for r in document.part.rels.values() if r.reltype == RT.FONT_TABLE)
+    document.part.drop_rel(rel.rId)
+    document.part.relate_to(new, RT.FONT_TABLE)
+
+
+def cell_margins(table, left_pt: float = 4, right_pt: float = 4) -> None:
+    """Horizontal cell margins of a whole table."""
+    tbl_pr = table._tbl.tblPr
+    margins = OxmlElement("w:tblCellMar")
+    for side, value in (("left", left_pt), ("right", right_pt)):
+        edge = OxmlElement(f"w:{side}")
+        edge.set(qn("w:w"), str(int(value * 20)))
+        edge.set(qn("w:type"), "dxa")
+        margins.append(edge)
+    tbl_pr.append(margins)
+
+
+def table_borders(table, size_eighths: int = 4) -> None:
+    """Single black rules around and between every cell."""
+    tbl_pr = table._tbl.tblPr
+    borders = OxmlElement("w:tblBorders")
+    for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        edge = OxmlElement(f"w:{side}")
+        edge.set(qn("w:val"), "single")
+        edge.set(qn("w:sz"), str(size_eighths))
+        edge.set(qn("w:space"), "0")
+        edge.set(qn("w:color"), "000000")
+        borders.append(edge)
+    tbl_pr.append(borders)
+
+
+def repeat_header(row) -> None:
+    """Repeat a table's first row on every page it spans."""
+    tr_pr = row._tr.get_or_add_trPr()
+    header = OxmlElement("w:tblHeader")
+    header.set(qn("w:val"), "true")
+    tr_pr.append(header)
+
+
+def float_to_bottom(table, offset_pt: float) -> None:
+    """Make a table float at the foot of the text block (a positioned table): the 版记 closes
+    the last page. Word aligns it to the bottom; readers that ignore the alignment (LibreOffice)
+    place it ``offset_pt`` below the top margin, which the caller computes as the text
+    block's height less the table's."""
+    tbl_pr = table._tbl.tblPr
+    position = OxmlElement("w:tblpPr")
+    for attribute, value in (
+        ("w:vertAnchor", "margin"),
+        ("w:horzAnchor", "margin"),
+        ("w:tblpY", str(int(offset_pt * 20))),
+        ("w:tblpYSpec", "bottom"),
+        ("w:tblpXSpec", "center"),
+    ):
+        position.set(qn(attribute), value)
+    tbl_pr.insert(0, position)
+
+
+def no_grid_snap(style: BaseStyle) -> None:
+    """Let a paragraph style keep its own line height instead of the page's line grid."""
+    ppr = style.element.get_or_add_pPr()
+    snap = OxmlElement("w:snapToGrid")
+    snap.set(qn("w:val"), "0")
+    ppr.insert(0, snap)
+
+
+def rules(table, top: int, inside: int, bottom: int) -> None:
+    """Horizontal rules only (eighths of a point): above, between and below the rows."""
+    tbl_pr = table._tbl.tblPr
+    borders = OxmlElement("w:tblBorders")
+    for side, size in (("top", top), ("bottom", bottom), ("insideH", inside)):
+        edge = OxmlElement(f"w:{side}")
+        edge.set(qn("w:val"), "single")
+        edge.set(qn("w:sz"), str(size))
+        edge.set(qn("w:space"), "0")
+        edge.set(qn("w:color"), "000000")
+        borders.append(edge)
+    for side in ("left", "right", "insideV"):
+        edge = OxmlElement(f"w:{side}")
+        edge.set(qn("w:val"), "nil")
+        borders.append(edge)
+    tbl_pr.append(borders)
+
+
+def table_cells(table) -> list[list]:
+    """The cells of a table without merged cells, row by row, in one pass (python-docx's
+    ``table.cell`` and ``row.cells`` rebuild the whole grid on every call)."""
+    from docx.table import _Cell
+
+    return [[_Cell(tc, table) for tc in tr.tc_lst] for tr in table._tbl.tr_lst]
+
+
+def column_widths(table, widths_pt: list[float]) -> None:
+    """Fixed column widths (points), honoured by Word, WPS and LibreOffice."""
+    table.autofit = False
+    grid = table._tbl.tblGrid
+    for column, width in zip(grid.findall(qn("w:gridCol")), widths_pt, strict=True):
+        column.set(qn("w:w"), str(int(width * 20)))
+    for row in table_cells(table):
+        for cell, width in zip(row, widths_pt, strict=True):
+            cell.width = Pt(width)

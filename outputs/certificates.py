@@ -1,9 +1,10 @@
 """Certificates of honour (荣誉证书), one .docx per awarded unit.
 
 ``write_certificates(folder, tables)`` writes ``荣誉证书_<unit>.docx`` (unit name made safe for a
-file name) for every unit whose ``award`` is true, landscape A4 with a red double border, and
-returns the paths in registry order. Certificates of units no longer awarded are removed from
-``folder`` so a rebuild never leaves a stale one behind; other files are left alone.
+file name) for every unit whose ``award`` is true, and ``荣誉证书_个人_<name>_<unit>.docx`` for
+every outstanding individual staff confirmed, landscape A4 with a red double border, and
+returns the paths (units in registry order, then individuals). Certificates no longer due are
+removed from ``folder`` so a rebuild never leaves a stale one behind; other files stay.
 """
 
 from __future__ import annotations
@@ -82,7 +83,14 @@ def _paragraph(
     return paragraph, run
 
 
-def _certificate(unit: str, tables: ReportTables) -> DocumentObject:
+def person_certificate_filename(name: Any, unit: Any) -> str:
+    """``荣誉证书_个人_<name>_<unit>.docx``, made safe by the same sanitiser."""
+    who = " ".join(text(name).split())[:UNIT_CHARS] or "个人"
+    where = " ".join(text(unit).split())[:UNIT_CHARS] or "单位"
+    return names.safe_component(f"{FILE_PREFIX}个人_{who}_{where}.docx")
+
+
+def _certificate(unit: str, tables: ReportTables, person: str = "") -> DocumentObject:
     campaign = tables.campaign
     tz = campaign.deadline.tzinfo
     deadline: datetime = campaign.deadline.astimezone(tz)
@@ -93,7 +101,7 @@ def _certificate(unit: str, tables: ReportTables) -> DocumentObject:
     clear_body(document)
     set_chinese_defaults(document, FONT_KAI, BODY_SIZE)
     core = document.core_properties
-    core.title = f"{TITLE}：{unit}"
+    core.title = f"{TITLE}：{person or unit}"
     core.author = office
     core.last_modified_by = office
 
@@ -117,10 +125,12 @@ def _certificate(unit: str, tables: ReportTables) -> DocumentObject:
         color=RED,
     )
     _character_spacing(title_run, TITLE_SIZE / 3)
-    _paragraph(document, f"{unit}：", FONT_KAI, BODY_SIZE, line=BODY_LINE, before=24)
+    addressee = f"{person}同志（{unit}）" if person else unit
+    honour = "先进个人" if person else "先进单位"
+    _paragraph(document, f"{addressee}：", FONT_KAI, BODY_SIZE, line=BODY_LINE, before=24)
     _paragraph(
         document,
-        f"在{deadline.year}年度{xml_safe(campaign.title)}中表现突出，被评为先进单位。",
+        f"在{deadline.year}年度{xml_safe(campaign.title)}中表现突出，被评为{honour}。",
         FONT_KAI,
         BODY_SIZE,
         indent_chars=2,
@@ -164,9 +174,33 @@ def write_certificates(folder: Path, tables: ReportTables) -> list[Path]:
             )
         )
 
+    written += _person_certificates(folder, tables, used)
     keep = {path.name for path in written}
     for stale in folder.glob(f"{FILE_PREFIX}*.docx"):
         if stale.name not in keep and stale.is_file():
             with contextlib.suppress(OSError):
                 stale.unlink()
+    return written
+
+
+def _person_certificates(folder: Path, tables: ReportTables, used: set[str]) -> list[Path]:
+    """One certificate per individual staff confirmed (confirm-individual)."""
+    people = tables.individuals
+    if people is None or people.empty or "status" not in people.columns:
+        return []
+    confirmed = people.loc[people["status"] == "confirmed"].drop_duplicates(["name", "unit"])
+    written = []
+    for name, unit in zip(confirmed["name"], confirmed["unit"], strict=True):
+        filename = person_certificate_filename(name, unit)
+        if filename.casefold() in used:
+            continue
+        used.add(filename.casefold())
+        document = _certificate(xml_safe(unit), tables, person=xml_safe(name))
+        written.append(
+            write_report(
+                folder / filename,
+                lambda tmp, d=document: d.save(str(tmp)),
+                tables.campaign.generated_at,
+            )
+        )
     return written

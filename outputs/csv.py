@@ -1,4 +1,5 @@
-"""units.csv and attachments.csv exactly as the contract says (UTF-8 with BOM, header row).
+"""units.csv, attachments.csv and integrity.csv exactly as the contract says (UTF-8 with BOM,
+header row).
 
 Staff open these files in Excel or WPS, which run a cell that begins with ``=``, ``+``, ``-`` or
 ``@`` as a formula (``=HYPERLINK(...)`` in a file name, ``=cmd|' /C calc'!A0``). Every cell
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from contract import ATTACHMENT_COLUMNS, UNIT_COLUMNS
+from contract import ATTACHMENT_COLUMNS, INTEGRITY_COLUMNS, UNIT_COLUMNS
 from outputs._common import write_report
 from outputs.tables import ReportTables
 
@@ -88,10 +89,24 @@ def attachments_frame(tables: ReportTables) -> pd.DataFrame:
     return out
 
 
+def integrity_frame(tables: ReportTables) -> pd.DataFrame:
+    """integrity.csv: one row per finding; measure without trailing zeros (2, 0.35, 3.5)."""
+    rows = tables.integrity
+    out = pd.DataFrame(index=rows.index)
+    for column in INTEGRITY_COLUMNS:
+        values = rows[column]
+        if column == "measure":
+            out[column] = values.map(lambda v: "" if pd.isna(v) else f"{float(v):g}")
+        else:
+            out[column] = values.fillna("").astype(str)
+    return out
+
+
 def write_csvs(folder: Path, tables: ReportTables) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     units_path, attachments_path = folder / "units.csv", folder / "attachments.csv"
     return [
         write_csv(units_frame(tables), units_path, tables.campaign.generated_at),
         write_csv(attachments_frame(tables), attachments_path, tables.campaign.generated_at),
+        write_csv(integrity_frame(tables), folder / "integrity.csv", tables.campaign.generated_at),
     ]

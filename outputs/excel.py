@@ -25,7 +25,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from contract import CATEGORIES, MISSING_LABELS
+from contract import CATEGORIES, INTEGRITY_KIND_LABELS, MISSING_LABELS
 from outputs._common import (
     KIND_LABELS,
     category_label,
@@ -42,11 +42,15 @@ from outputs._common import (
 )
 from outputs.tables import ReportTables
 
+# How the 台账 names a candidate individual's status (scoring/decisions.py codes).
+INDIVIDUAL_STATUS = {"candidate": "待确认", "confirmed": "已确认", "rejected": "不予表彰"}
+
 SHEET_SUMMARY = "汇总"
 SHEET_FILES = "文件明细"
 SHEET_LATE = "逾期与缺报"
 SHEET_BREAKDOWN = "评分明细"
 SHEET_REVIEW = "待确认"
+SHEET_INTEGRITY = "疑点"
 SHEET_INDIVIDUALS = "先进个人候选"
 SHEET_README = "说明"
 SHEET_CORRECTIONS = "更正记录"
@@ -56,6 +60,7 @@ SHEETS = (
     SHEET_FILES,
     SHEET_LATE,
     SHEET_BREAKDOWN,
+    SHEET_INTEGRITY,
     SHEET_REVIEW,
     SHEET_INDIVIDUALS,
     SHEET_CORRECTIONS,
@@ -244,7 +249,7 @@ def _summary_columns() -> list[Column]:
         Column("按时报送", lambda r: yes_no(r.get("on_time"))),
         Column("首次报送时间", _field("first_received"), "datetime"),
         Column("最后报送时间", _field("last_received"), "datetime"),
-        Column("逾期天数", _field("days_late"), "float", "0.0"),
+        Column("逾期天数", _field("days_late"), "int", "0"),
         *(Column(header, _field(key), "int", "0") for key, header in _COUNT_HEADERS.items()),
         Column("材料齐全", lambda r: yes_no(r.get("complete"))),
         Column("缺少材料", lambda r: missing_label(r.get("missing"))),
@@ -257,6 +262,9 @@ def _summary_columns() -> list[Column]:
         Column("表彰", lambda r: yes_no(r.get("award"))),
         Column("通报", lambda r: yes_no(r.get("notice"))),
         Column("通报原因", lambda r: reasons_label(r.get("notice_reasons"))),
+        Column("评分已确认", lambda r: yes_no(r.get("score_confirmed"))),
+        Column("待确认后通报", lambda r: reasons_label(r.get("pending_reasons"))),
+        Column("疑点", _field("findings"), "int", "0"),
         Column("材料文件夹", _field("folder")),
     ]
 
@@ -308,7 +316,8 @@ def _late_columns() -> list[Column]:
         Column("情况", _situation),
         Column("首次报送时间", _field("first_received"), "datetime"),
         Column("最后报送时间", _field("last_received"), "datetime"),
-        Column("逾期天数", _field("days_late"), "float", "0.0"),
+        Column("逾期天数", _field("days_late"), "int", "0"),
+        Column("逾期报送的材料", lambda r: missing_label(r.get("late_items"))),
         Column("缺少材料", lambda r: missing_label(r.get("missing"))),
         Column("得分", _field("score"), "float", "0.0"),
         Column("绩效扣分", _field("deduction"), "float", "0.0"),
@@ -427,13 +436,38 @@ def _sent_columns() -> list[Column]:
     ]
 
 
+def _integrity_columns() -> list[Column]:
+    return [
+        Column("单位", _field("unit")),
+        Column("疑点", lambda r: INTEGRITY_KIND_LABELS.get(r.get("kind"), r.get("kind"))),
+        Column("文件", _field("path"), max_width=50),
+        Column("对方单位", _field("other_unit")),
+        Column("对方文件", _field("other_path"), max_width=50),
+        Column("数值", _field("measure"), "float", "0.##"),
+        Column("依据", _field("evidence"), wrap=True, max_width=70),
+    ]
+
+
 def _individual_columns() -> list[Column]:
     return [
         Column("姓名", _field("name")),
         Column("单位", _field("unit")),
+        Column("状态", lambda r: INDIVIDUAL_STATUS.get(r.get("status"), r.get("status") or "")),
+        Column("工作人员意见", _field("note"), wrap=True, max_width=40),
         Column("所在文件", _field("document"), max_width=50),
         Column("事迹摘录", _field("excerpt"), wrap=True, max_width=70),
     ]
+
+
+def _confirmation(tables: ReportTables) -> str:
+    confirmed = tables.campaign.confirmation
+    if confirmed is None:
+        return "尚未确认（确认前通报不列评分偏低单位）：核对评分后运行 confirm-scores"
+    tz = tables.campaign.deadline.tzinfo
+    units = tables.units
+    changed = units.loc[units["submitted"] & ~units.get("score_confirmed", True), "unit"]
+    note = f"；此后得分有变化、需重新确认：{'、'.join(changed)}" if len(changed) else ""
+    return f"{format_datetime(confirmed.at, tz)} 由 {xml_safe(confirmed.author)} 确认{note}"
 
 
 def _write_readme(ws: Worksheet, tables: ReportTables) -> None:
@@ -444,6 +478,7 @@ def _write_readme(ws: Worksheet, tables: ReportTables) -> None:
         ("发文机关", xml_safe(campaign.office), None),
         ("报送截止时间", format_datetime(campaign.deadline, tz), None),
         ("台账生成时间", format_datetime(campaign.generated_at, tz), None),
+        ("评分确认", _confirmation(tables), None),
         *(("注意", xml_safe(alert), MISSING_FILL) for alert in campaign.alerts),
         ("", "", None),
         ("颜色说明", "", None),
@@ -501,6 +536,12 @@ def write_ledger(path: Path, tables: ReportTables) -> Path:
         workbook.create_sheet(SHEET_BREAKDOWN),
         _breakdown_columns(),
         _records(tables.breakdown),
+        tz,
+    )
+    _write_sheet(
+        workbook.create_sheet(SHEET_INTEGRITY),
+        _integrity_columns(),
+        _records(tables.integrity),
         tz,
     )
     _write_sheet(

@@ -15,6 +15,15 @@ from contract import INTEGRITY_COLUMNS
 
 
 @dataclass(frozen=True)
+class ScoreConfirmation:
+    """The last time staff confirmed the score list (confirm-scores)."""
+
+    author: str
+    at: datetime  # aware
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class Campaign:
     """What the documents say about the campaign itself (from config)."""
 
@@ -23,6 +32,10 @@ class Campaign:
     deadline: datetime  # aware; its offset is the campaign's time zone
     generated_at: datetime  # aware, same offset
     alerts: tuple[str, ...] = ()  # Chinese banners for staff (e.g. the mailbox unreachable)
+    doc_number: str = ""  # 发文字号; "" for the placeholder
+    cc: tuple[str, ...] = ()  # 抄送 of the notice's 版记
+    issuer: str = ""  # 印发机关 ("" = office)
+    confirmation: ScoreConfirmation | None = None  # None: scores never confirmed
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,10 @@ class ReportTables:
         ``needs_manual`` (bool: a report without a text layer),
         ``days_late`` (float, 0 when on time),
         ``volunteers`` (Int64 or <NA>: count stated in the report),
+        ``late_items`` (';'-joined missing-codes of what arrived after the deadline),
+        ``score_confirmed`` (bool: staff confirmed this very score),
+        ``pending_reasons`` (';'-joined notice codes waiting for that confirmation),
+        ``findings`` (int: rows of ``integrity`` about the unit),
         ``folder`` (str: materials folder relative to the data folder, e.g. "materials/西渡镇").
         Types: bools are bool; counts int; score float; rank Int64 (<NA> when not submitted);
         first/last_received pandas Timestamps in the deadline's offset (NaT when none);
@@ -47,10 +64,12 @@ class ReportTables:
     breakdown: unit, criterion (Chinese label), points (float), max_points (float), evidence (str).
     review: the review queue: received_at, sender, subject, unit ("" if unknown), filename
         ("" for a whole message), reason (Chinese), candidates (str), path (relative to data).
-    individuals: candidate outstanding individuals: name, unit, document, excerpt.
+    individuals: candidate outstanding individuals: name, unit, document, excerpt,
+        status (candidate | confirmed | rejected), note (staff's reason).
     corrections: staff corrections: created_at, author, kind (Chinese), target, value, reason.
     sent: mail the office sent: created_at, kind (Chinese), unit, recipient, subject, status.
-    integrity: findings for staff to judge (疑点): INTEGRITY_COLUMNS, one row per finding.
+    integrity: findings for staff to judge (疑点): INTEGRITY_COLUMNS, one row per finding;
+        measure is a float, the rest str (kinds: contract.INTEGRITY_KIND_LABELS).
     attachments and review also carry ``ref``: the 编号 staff give to correction commands
     ("12" a message, "12-3" a file).
     """

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from scoring.integrity import IntegrityConfig
 from scoring.rubric import ScoringConfig
 
 
@@ -228,6 +229,16 @@ class ConsoleConfig(_Strict):
         return int(self.listen.rpartition(":")[2])
 
 
+class NoticeConfig(_Strict):
+    """The 通报 draft's 版记 and 发文字号 (GB/T 9704-2012)."""
+
+    doc_number: str = Field("", description="发文字号; empty: 县禁毒办〔<year>〕X号 to fill in")
+    cc: list[str] = Field(
+        default_factory=lambda: ["市禁毒办"], description="抄送 of the 版记, in order"
+    )
+    issuer: str = Field("", description="印发机关 of the 版记; empty: campaign.office")
+
+
 class Config(_Strict):
     mailbox: MailboxConfig = MailboxConfig()
     campaign: CampaignConfig = CampaignConfig()
@@ -240,6 +251,8 @@ class Config(_Strict):
     notify: NotifyConfig = NotifyConfig()
     tools: ToolsConfig = ToolsConfig()
     console: ConsoleConfig = ConsoleConfig()
+    integrity: IntegrityConfig = IntegrityConfig()
+    notice: NoticeConfig = NoticeConfig()
     source_path: Path = Field(Path("config.yaml"), exclude=True)
 
     @model_validator(mode="after")
@@ -435,6 +448,12 @@ def load_config(path: Path) -> Config:
             for key, value in config.tools.model_dump().items()
         }
     )
+    integrity = config.integrity.model_copy(
+        update={
+            "reference_folders": [_resolve(base, p) for p in config.integrity.reference_folders],
+            "reference_texts": [_resolve(base, p) for p in config.integrity.reference_texts],
+        }
+    )
     units_file = _resolve(base, config.units_file)
     if not units_file.is_file():
         raise ConfigError(f"找不到单位名录文件 {units_file}（配置项 units_file）")
@@ -446,6 +465,7 @@ def load_config(path: Path) -> Config:
             "paths": paths,
             "units_file": units_file,
             "tools": tools,
+            "integrity": integrity,
             "source_path": path.resolve(),
         }
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import hashlib
+import json
 import mimetypes
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -247,3 +248,46 @@ def import_files(
     _record(ledger, "assign_message", sha, unit, reason or "线下导入", now)
     outcome = process(ledger, row, raw, ctx)
     return f"已为 {unit} 导入 {len(paths)} 个文件（邮件编号 {row.id}），存入 {outcome.stored} 个。"
+
+
+def confirm_scores(ledger: Ledger, tables, reason: str, now: datetime) -> str:
+    """Staff confirm the score list as it stands (``tables``: the ReportTables just built).
+
+    The correction records every submitted unit's score; a unit counts as confirmed while its
+    score stays the same, so a later change (new mail, a correction, a rubric edit) puts just
+    that unit back among the suggestions until the list is confirmed again.
+    """
+    units = tables.units.loc[tables.units["submitted"].astype(bool)]
+    if units.empty:
+        raise CorrectionError("还没有单位报送材料，没有可确认的评分")
+    scores = {
+        unit: round(float(value), 1)
+        for unit, value in zip(units["unit"], units["score"], strict=True)
+    }
+    _record(ledger, "confirm_scores", "scores", json.dumps(scores, ensure_ascii=False), reason, now)
+    reasons = units["pending_reasons"] + ";" + units["notice_reasons"]
+    low = units.loc[reasons.str.contains("low_score")]
+    named = f"，其中评分偏低 {len(low)} 个将在通报中列出" if len(low) else ""
+    return f"已确认 {len(scores)} 个单位的评分{named}。"
+
+
+def decide_individual(
+    ledger: Ledger, tables, name: str, unit: str, confirm: bool, add: bool, reason: str, now
+) -> str:
+    """Confirm (or reject) a candidate outstanding individual of a unit.
+
+    Only a candidate found in the unit's deeds materials can be confirmed, unless ``add``
+    (staff name someone the documents do not show as a candidate).
+    """
+    name = name.strip()
+    people = tables.individuals
+    mine = people.loc[people["unit"] == unit]
+    if name not in set(mine["name"]) and not (confirm and add):
+        listed = "、".join(sorted(set(mine["name"]))) or "无"
+        hint = "；如确需表彰此人，请加 --new" if confirm else ""
+        raise CorrectionError(f"{unit} 的先进个人候选人中没有“{name}”（候选：{listed}）{hint}")
+    value = "confirmed" if confirm else "rejected"
+    _record(ledger, "confirm_individual", f"{unit}/{name}", value, reason, now)
+    if confirm:
+        return f"已确认 {name}（{unit}）为先进个人，将生成荣誉证书并列入通报表扬名单。"
+    return f"已将 {name}（{unit}）移出先进个人名单。"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -17,25 +18,28 @@ from outputs.csv import write_csvs
 from outputs.dashboard import write_dashboard
 from outputs.excel import write_ledger
 from outputs.notice import write_notice
-from outputs.tables import Campaign, ReportTables
+from outputs.tables import Campaign, ReportTables, ScoreConfirmation
 from parsers.units import Registry
+from pipeline import integrity
 from pipeline.config import Config
+from pipeline.media import References
 from portable.atomic import canonical_name, settle
-from scoring import evaluate
+from scoring import StaffDecisions, evaluate
 
 log = logging.getLogger(__name__)
 
 ALERT_AFTER = 3  # consecutive failed polls before reports carry the mailbox banner
 FAILURES = "connection_failures"  # ledger state: failed polls in a row (any cause)
 LAST_FAILURE = "last_poll_failure"  # "mailbox", or the Chinese line of another failure
-REPORT_VERSION = "1"  # bump when report content changes, so existing reports are rebuilt
+REPORT_VERSION = "2"  # bump when report content changes, so existing reports are rebuilt
 UNITS_CSV = "units.csv"
 ATTACHMENTS_CSV = "attachments.csv"
 LEDGER_XLSX = "报送台账.xlsx"
 NOTICE_DOCX = "通报草稿.docx"
 CERTIFICATES_DIR = "荣誉证书"
 DASHBOARD_HTML = "报送看板.html"
-REPORT_FILES = (UNITS_CSV, ATTACHMENTS_CSV, LEDGER_XLSX, NOTICE_DOCX, DASHBOARD_HTML)
+INTEGRITY_CSV = "integrity.csv"
+REPORT_FILES = (UNITS_CSV, ATTACHMENTS_CSV, INTEGRITY_CSV, LEDGER_XLSX, NOTICE_DOCX, DASHBOARD_HTML)
 
 
 @dataclass(frozen=True)
@@ -78,18 +82,26 @@ def reports_current(ledger: Ledger, config: Config) -> bool:
     return present and ledger.get_state("reports_fingerprint") == fingerprint(ledger, config)
 
 
-def build_tables(ledger: Ledger, registry: Registry, config: Config, now: datetime) -> ReportTables:
-    deadline = config.campaign.deadline
-    tz = deadline.tzinfo
-    messages = ledger.frame("messages")
-    files = ledger.frame("files")
-    locations = ledger.frame("locations")
-    documents = ledger.frame("documents")
+@dataclass(frozen=True)
+class _LedgerFrames:
+    """The ledger's rows as the evaluation reads them."""
+
+    units: pd.DataFrame  # unit, category (registry order)
+    messages: pd.DataFrame  # every message, unit None where it counts for nobody
+    message_frame: pd.DataFrame  # scoring's messages: the ones that count
+    joined: pd.DataFrame  # files with their message's receive time, status, subject
+    material_rows: pd.DataFrame  # joined files and links, in message order
+    materials: pd.DataFrame  # scoring's materials
+    documents: pd.DataFrame  # scoring's documents
+
+
+def _ledger_frames(ledger: Ledger, registry: Registry) -> _LedgerFrames:
     units = pd.DataFrame(
         {"unit": [u.name for u in registry.units], "category": [u.category for u in registry.units]}
     )
-    messages = messages.assign(received_at=_utc(messages["received_at"]))
     known = set(units["unit"])
+    messages = ledger.frame("messages")
+    messages = messages.assign(received_at=_utc(messages["received_at"]))
     # A unit dropped from the registry still has ledger rows; it counts for nobody.
     messages["unit"] = messages["unit"].where(messages["unit"].isin(known), None)
     counted = messages[messages["status"].isin(["done", "review"])]
@@ -101,28 +113,38 @@ def build_tables(ledger: Ledger, registry: Registry, config: Config, now: dateti
             "status": counted["status"],
         }
     )
-    joined = files.merge(
+    joined = ledger.frame("files").merge(
         messages[["id", "received_at", "message_id", "status", "subject"]],
         left_on="message",
         right_on="id",
         suffixes=("", "_m"),
     )
     joined["unit"] = joined["unit"].where(joined["unit"].isin(known), None)
-    materials_rows = joined[joined["kind"].isin(["file", "link"])].sort_values(["message", "seq"])
-    materials = pd.DataFrame(
+    rows = joined[joined["kind"].isin(["file", "link"])].sort_values(["message", "seq"])
+    return _LedgerFrames(
+        units, messages, message_frame, joined, rows, _materials(rows), _documents(ledger)
+    )
+
+
+def _materials(rows: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
         {
-            "message_key": materials_rows["message"],
-            "unit": materials_rows["unit"].where(materials_rows["status"] != "ignored", None),
-            "received_at": materials_rows["received_at"],
-            "category": materials_rows["category"],
-            "kind": materials_rows["kind"],
-            "sha256": materials_rows["sha256"].fillna(""),
-            "url": materials_rows["filename"].where(materials_rows["kind"] == "link", ""),
-            "filename": materials_rows["filename"],
-            "size": materials_rows["size"].astype("Int64"),
+            "message_key": rows["message"],
+            "unit": rows["unit"].where(rows["status"] != "ignored", None),
+            "received_at": rows["received_at"],
+            "category": rows["category"],
+            "kind": rows["kind"],
+            "sha256": rows["sha256"].fillna(""),
+            "url": rows["filename"].where(rows["kind"] == "link", ""),
+            "filename": rows["filename"],
+            "size": rows["size"].astype("Int64"),
         }
     )
-    docs = pd.DataFrame(
+
+
+def _documents(ledger: Ledger) -> pd.DataFrame:
+    documents = ledger.frame("documents")
+    return pd.DataFrame(
         {
             "sha256": documents["sha256"],
             "title": documents["title"],
@@ -131,29 +153,93 @@ def build_tables(ledger: Ledger, registry: Registry, config: Config, now: dateti
             "problem": documents["problem"],
         }
     )
-    extensions = {
-        c.target: datetime.fromisoformat(c.value) for c in ledger.corrections("extend_deadline")
-    }
-    overrides = {c.target: (float(c.value), c.reason) for c in ledger.corrections("override_score")}
+
+
+def build_tables(
+    ledger: Ledger,
+    registry: Registry,
+    config: Config,
+    now: datetime,
+    refs: References | None = None,
+) -> ReportTables:
+    """Every table the reports show. Integrity facts come from the ledger's cache, reference
+    material as the last report run found it; ``refs`` (from ``integrity.prepare``, which
+    measures what is new first) replaces that."""
+    deadline = config.campaign.deadline
+    tz = deadline.tzinfo
+    frames = _ledger_frames(ledger, registry)
+    rows = frames.material_rows
+    counted_rows = rows.assign(unit=rows["unit"].where(rows["status"] != "ignored", None))
+    checked = integrity.check(
+        ledger,
+        config,
+        counted_rows,
+        frames.documents,
+        refs or integrity.cached(ledger, config),
+        now,
+    )
     table, breakdown, individuals = evaluate(
-        units, message_frame, materials, docs, config.scoring, deadline, extensions, overrides
+        frames.units,
+        frames.message_frame,
+        frames.materials,
+        frames.documents,
+        config.scoring,
+        deadline,
+        staff_decisions(ledger),
+        checked.findings,
+        checked.videos,
     )
     table = table.assign(folder=[unit_folder(name) for name in table["unit"]])
-    attachments = _attachments(materials_rows, locations, deadline)
-    review = _review(messages, joined, tz)
     campaign = Campaign(
-        config.campaign.title, config.campaign.office, deadline, now, _alerts(ledger, messages)
+        config.campaign.title,
+        config.campaign.office,
+        deadline,
+        now,
+        _alerts(ledger, frames.messages) + checked.alerts,
+        doc_number=config.notice.doc_number,
+        cc=tuple(config.notice.cc),
+        issuer=config.notice.issuer or config.campaign.office,
+        confirmation=score_confirmation(ledger),
     )
     return ReportTables(
         table,
-        attachments,
+        _attachments(rows, ledger.frame("locations"), deadline),
         breakdown,
-        review,
+        _review(frames.messages, frames.joined, tz),
         individuals,
         campaign,
         corrections=_corrections(ledger, tz),
         sent=_sent(ledger, tz),
+        integrity=checked.findings,
     )
+
+
+def staff_decisions(ledger: Ledger) -> StaffDecisions:
+    """Extensions, score overrides, the confirmed score list and decisions on individuals."""
+    confirmed = ledger.corrections("confirm_scores")
+    people = {}
+    for c in ledger.corrections("confirm_individual"):
+        unit, _, name = c.target.partition("/")
+        people[(unit, name)] = (c.value, c.reason)
+    return StaffDecisions(
+        extensions={
+            c.target: datetime.fromisoformat(c.value) for c in ledger.corrections("extend_deadline")
+        },
+        overrides={
+            c.target: (float(c.value), c.reason) for c in ledger.corrections("override_score")
+        },
+        confirmed_scores=json.loads(confirmed[-1].value) if confirmed else {},
+        individuals=people,
+    )
+
+
+def score_confirmation(ledger: Ledger) -> ScoreConfirmation | None:
+    """Who confirmed the score list last, and when (None: never)."""
+    confirmed = ledger.corrections("confirm_scores")
+    if not confirmed:
+        return None
+    last = confirmed[-1]
+    return ScoreConfirmation(last.author, datetime.fromisoformat(last.created_at), last.reason)
 
 
 CORRECTION_LABELS = {
@@ -166,6 +252,8 @@ CORRECTION_LABELS = {
     "extend_deadline": "延期",
     "override_score": "调整得分",
     "revoke": "撤销更正",
+    "confirm_scores": "确认评分",
+    "confirm_individual": "先进个人确认",
 }
 SENT_LABELS = {"receipt": "回执", "reminder": "催报", "digest": "每日汇总"}
 SENT_STATUS = {
@@ -295,12 +383,19 @@ def _review(messages: pd.DataFrame, joined: pd.DataFrame, tz) -> pd.DataFrame:
     return frame
 
 
+def current_tables(ledger: Ledger, registry: Registry, config: Config, now: datetime):
+    """The tables exactly as the reports show them: what is new is measured first and the
+    reference material is compared too."""
+    return build_tables(ledger, registry, config, now, integrity.prepare(ledger, config))
+
+
 def write_reports(
     ledger: Ledger, registry: Registry, config: Config, now: datetime
 ) -> ReportSummary:
-    """Rebuild every report and remember what they were built from."""
+    """Rebuild every report and remember what they were built from. Photos and videos stored
+    since the last build are measured first (integrity checks)."""
     generation = ledger.get_state("generation", "0") or "0"
-    tables = build_tables(ledger, registry, config, now)
+    tables = current_tables(ledger, registry, config, now)
     written = _write_files(config.reports_dir, tables, config)
     ledger.set_state("reports_fingerprint", fingerprint(ledger, config))
     units = tables.units

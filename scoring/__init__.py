@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
@@ -22,11 +23,16 @@ UNITS_TABLE_COLUMNS = (
     "needs_manual",
     "days_late",
     "volunteers",
+    "late_items",
+    "score_confirmed",
+    "pending_reasons",
+    "findings",
 )
 
 __all__ = [
     "UNITS_TABLE_COLUMNS",
     "ScoringConfig",
+    "StaffDecisions",
     "completeness",
     "decide",
     "evaluate",
@@ -66,6 +72,16 @@ def apply_overrides(
     return scores, pd.concat([breakdown, pd.DataFrame(rows)], ignore_index=True)
 
 
+@dataclass(frozen=True)
+class StaffDecisions:
+    """What staff decided that bears on the evaluation (corrections in the ledger)."""
+
+    extensions: Mapping[str, datetime] = field(default_factory=dict)  # unit → deadline
+    overrides: Mapping[str, tuple[float, str]] = field(default_factory=dict)  # unit → score
+    confirmed_scores: Mapping[str, float] = field(default_factory=dict)  # unit → score
+    individuals: Mapping[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+
+
 def evaluate(
     units: pd.DataFrame,
     messages: pd.DataFrame,
@@ -73,46 +89,59 @@ def evaluate(
     documents: pd.DataFrame,
     rubric: ScoringConfig,
     deadline: datetime,
-    extensions: Mapping[str, datetime] | None = None,
-    overrides: Mapping[str, tuple[float, str]] | None = None,
+    staff: StaffDecisions | None = None,
+    findings: pd.DataFrame | None = None,
+    videos: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(units_table, breakdown, individuals) for ReportTables.
 
     units_table: one row per registry unit in registry order, columns UNITS_TABLE_COLUMNS
     (ReportTables.units without ``folder``), typed as outputs/tables.py describes.
+    ``findings`` are the integrity findings (counted per unit in ``findings``; points lost only
+    as the rubric says); ``videos`` the measured videos (see ``score``).
     """
+    staff = staff or StaffDecisions()
     require_columns(messages, MESSAGE_COLUMNS, "messages")
     require_columns(materials, MATERIAL_COLUMNS, "materials")
     # Materials of messages that do not count (not among ``messages``) count nowhere.
     materials = materials.loc[materials["message_key"].isin(messages["message_key"])]
-    status = completeness(units, messages, materials, deadline, extensions or {})
-    scores, breakdown = score(status, materials, documents, rubric, deadline)
-    scores, breakdown = apply_overrides(scores, breakdown, overrides or {}, rubric)
-    table = decide(status, scores, rubric)
-    table = table.loc[:, list(UNITS_TABLE_COLUMNS)].reset_index(drop=True)
-    table = table.astype(
-        {
-            "unit": str,
-            "category": str,
-            "submitted": bool,
-            "on_time": bool,
-            "photos": "int64",
-            "reports": "int64",
-            "deeds": "int64",
-            "videos": "int64",
-            "video_links": "int64",
-            "complete": bool,
-            "missing": str,
-            "score": "float64",
-            "rank": "Int64",
-            "award": bool,
-            "notice": bool,
-            "notice_reasons": str,
-            "grade": str,
-            "deduction": "float64",
-            "needs_manual": bool,
-            "days_late": "float64",
-            "volunteers": "Int64",
-        }
+    status = completeness(
+        units, messages, materials, deadline, staff.extensions, rubric.timeliness.late_days
     )
-    return table, breakdown, individuals(materials, documents)
+    scores, breakdown = score(status, materials, documents, rubric, deadline, findings, videos)
+    scores, breakdown = apply_overrides(scores, breakdown, staff.overrides, rubric)
+    table = decide(status, scores, rubric, staff.confirmed_scores)
+    counts = findings["unit"].value_counts() if findings is not None else pd.Series(dtype=int)
+    table["findings"] = table["unit"].map(counts).fillna(0).astype("int64")
+    table = table.loc[:, list(UNITS_TABLE_COLUMNS)].reset_index(drop=True)
+    table = table.astype(_UNIT_TYPES)
+    return table, breakdown, individuals(materials, documents, staff.individuals)
+
+
+_UNIT_TYPES = {
+    "unit": str,
+    "category": str,
+    "submitted": bool,
+    "on_time": bool,
+    "photos": "int64",
+    "reports": "int64",
+    "deeds": "int64",
+    "videos": "int64",
+    "video_links": "int64",
+    "complete": bool,
+    "missing": str,
+    "score": "float64",
+    "rank": "Int64",
+    "award": bool,
+    "notice": bool,
+    "notice_reasons": str,
+    "grade": str,
+    "deduction": "float64",
+    "needs_manual": bool,
+    "days_late": "float64",
+    "volunteers": "Int64",
+    "late_items": str,
+    "score_confirmed": bool,
+    "pending_reasons": str,
+    "findings": "int64",
+}

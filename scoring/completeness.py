@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pandas as pd
 
@@ -12,15 +14,63 @@ from scoring._frames import (
     MESSAGE_COLUMNS,
     aware,
     campaign_tz,
-    ceil_days,
     has_unit,
     require_columns,
     utc_times,
     valid_materials,
 )
 
-# The contract's unit columns up to ``missing`` (scores and decisions come later), plus two.
-STATUS_COLUMNS = (*UNIT_COLUMNS[: UNIT_COLUMNS.index("missing") + 1], "days_late", "deadline")
+# The contract's unit columns up to ``missing`` (scores and decisions come later), plus four.
+STATUS_COLUMNS = (
+    *UNIT_COLUMNS[: UNIT_COLUMNS.index("missing") + 1],
+    "days_late",
+    "late_items",
+    "late_at",
+    "deadline",
+)
+
+
+def late_days(late: timedelta, deadline: pd.Timestamp, rule: str = "started") -> int:
+    """Whole days late by the rubric's rule (0 when not late).
+
+    started: every started 24 hours after the deadline is a day (one second late = 1 day);
+    calendar: calendar days from the deadline's date to the arrival's date (at least 1).
+    """
+    if late <= timedelta(0):
+        return 0
+    if rule == "calendar":
+        arrived = (deadline + late).date()
+        return max((arrived - deadline.date()).days, 1)
+    return math.ceil(late / timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """What every unit sent, grouped once for the per-unit loop."""
+
+    times: pd.DataFrame  # unit → min, max receive time
+    counts: pd.Series  # (unit, category) → distinct files
+    links: pd.Series  # unit → distinct link URLs
+    first_seen: pd.Series  # (unit, category) → when first satisfied
+
+
+def _sent(messages: pd.DataFrame, materials: pd.DataFrame) -> _Sent:
+    sent = messages.loc[has_unit(messages["unit"]), ["unit", "received_at"]].copy()
+    sent["unit"] = sent["unit"].astype(str)
+    sent["received_at"] = utc_times(sent["received_at"])
+    stored = valid_materials(materials)
+    # Only materials of the messages given count (the caller decides which messages count);
+    # a material's own unit makes its message one of that unit's messages.
+    stored = stored.loc[stored["message_key"].isin(messages["message_key"])]
+    times = pd.concat([sent, stored[["unit", "received_at"]]], ignore_index=True)
+    times = times.loc[times["received_at"].notna()]
+    files = stored.loc[stored["kind"] == "file"]
+    return _Sent(
+        times=times.groupby("unit")["received_at"].agg(["min", "max"]),
+        counts=files.groupby(["unit", "category"])["sha256"].nunique(),
+        links=stored.loc[stored["kind"] == "link"].groupby("unit")["url"].nunique(),
+        first_seen=stored.groupby(["unit", "category"])["received_at"].min(),
+    )
 
 
 def completeness(
@@ -29,6 +79,7 @@ def completeness(
     materials: pd.DataFrame,
     deadline: datetime,
     extensions: Mapping[str, datetime] | None = None,
+    day_rule: str = "started",
 ) -> pd.DataFrame:
     """One row per registry unit, registry order: what it sent and whether it was on time.
 
@@ -46,9 +97,11 @@ def completeness(
     - ``on_time``: submitted by the unit's deadline (inclusive to the second; ``extensions``
       give per-unit deadlines) and no required category first satisfied after it. Late extra
       files in an already satisfied category, or a late identical resubmission, do not count.
-    - ``days_late``: how late the unit's last late step was (its first message or the first
-      file of a category), in days rounded up to 0.01 (so any lateness is > 0); 0.0 when on
-      time and for units that sent nothing.
+    - ``days_late``: whole days (``late_days`` by ``day_rule``) of the unit's last late step
+      (its first message or the first file of a category); 0 when on time or nothing sent.
+    - ``late_items``: the required categories first satisfied after the deadline
+      (``;``-joined, as ``missing``); all the unit's categories when its first mail was late.
+    - ``late_at``: when the last late step arrived (NaT when on time).
     - ``deadline``: the deadline that applied to the unit (extension or campaign), in the
       campaign's offset.
     """
@@ -57,82 +110,69 @@ def completeness(
     tz = campaign_tz(deadline)
     campaign_deadline = aware(deadline, tz)
     extended = {str(unit): aware(moment, tz) for unit, moment in (extensions or {}).items()}
-
-    sent = messages.loc[has_unit(messages["unit"]), ["unit", "received_at"]].copy()
-    sent["unit"] = sent["unit"].astype(str)
-    sent["received_at"] = utc_times(sent["received_at"])
-    stored = valid_materials(materials)
-    # Only materials of the messages given count (the caller decides which messages count);
-    # a material's own unit makes its message one of that unit's messages.
-    stored = stored.loc[stored["message_key"].isin(messages["message_key"])]
-    times = pd.concat([sent, stored[["unit", "received_at"]]], ignore_index=True)
-    times = times.loc[times["received_at"].notna()]
-    message_times = times.groupby("unit")["received_at"].agg(["min", "max"])
-
-    files = stored.loc[stored["kind"] == "file"]
-    links = stored.loc[stored["kind"] == "link"]
-    counts = files.groupby(["unit", "category"])["sha256"].nunique()
-    link_counts = links.groupby("unit")["url"].nunique()
-    # When each category was first satisfied (videos: file or link).
-    first_seen = stored.groupby(["unit", "category"])["received_at"].min()
-
-    rows = []
-    for unit, category in zip(units["unit"].astype(str), units["category"], strict=True):
-        unit_deadline = extended.get(unit, campaign_deadline)
-        submitted = unit in message_times.index
-        first = message_times.at[unit, "min"] if submitted else pd.NaT
-        last = message_times.at[unit, "max"] if submitted else pd.NaT
-
-        def count(code: str, unit: str = unit) -> int:
-            return int(counts.get((unit, code), 0))
-
-        n_links = int(link_counts.get(unit, 0))
-        present = {
-            name: (count(code) + (n_links if code == "video" else 0)) > 0
-            for name, code in REQUIRED_CATEGORY.items()
-        }
-        missing = [name for name in REQUIRED if not present[name]]
-
-        days_late = 0.0
-        on_time = False
-        if submitted:
-            steps = [first] + [
-                first_seen[(unit, REQUIRED_CATEGORY[name])] for name in REQUIRED if present[name]
-            ]
-            latest = max(steps)
-            on_time = bool(latest <= unit_deadline)
-            if not on_time:
-                days_late = ceil_days((latest - unit_deadline).to_pytimedelta())
-
-        rows.append(
-            {
-                "unit": unit,
-                "category": "" if pd.isna(category) else str(category),
-                "submitted": submitted,
-                "on_time": on_time,
-                "first_received": first,
-                "last_received": last,
-                "photos": count("photo"),
-                "reports": count("report"),
-                "deeds": count("deeds"),
-                "videos": count("video"),
-                "video_links": n_links,
-                "complete": not missing,
-                "missing": ";".join(missing),
-                "days_late": days_late,
-                "deadline": unit_deadline,
-            }
+    sent = _sent(messages, materials)
+    rows = [
+        _unit_status(
+            str(unit), category, sent, extended.get(str(unit), campaign_deadline), day_rule
         )
+        for unit, category in zip(units["unit"].astype(str), units["category"], strict=True)
+    ]
+    return _typed(pd.DataFrame(rows, columns=list(STATUS_COLUMNS)), tz)
 
-    frame = pd.DataFrame(rows, columns=list(STATUS_COLUMNS))
-    for column in ("first_received", "last_received"):
+
+def _unit_status(unit: str, category, sent: _Sent, deadline: pd.Timestamp, rule: str) -> dict:
+    submitted = unit in sent.times.index
+    first = sent.times.at[unit, "min"] if submitted else pd.NaT
+    last = sent.times.at[unit, "max"] if submitted else pd.NaT
+
+    def count(code: str) -> int:
+        return int(sent.counts.get((unit, code), 0))
+
+    n_links = int(sent.links.get(unit, 0))
+    present = {
+        name: (count(code) + (n_links if code == "video" else 0)) > 0
+        for name, code in REQUIRED_CATEGORY.items()
+    }
+    missing = [name for name in REQUIRED if not present[name]]
+    steps = {
+        name: sent.first_seen[(unit, REQUIRED_CATEGORY[name])] for name in REQUIRED if present[name]
+    }
+    late_steps = {name: at for name, at in steps.items() if at > deadline}
+    latest = max([first, *steps.values()]) if submitted else pd.NaT
+    on_time = bool(submitted and latest <= deadline)
+    if submitted and first > deadline:
+        late_steps = steps  # the first mail was late: everything it brought was late
+    return {
+        "unit": unit,
+        "category": "" if pd.isna(category) else str(category),
+        "submitted": submitted,
+        "on_time": on_time,
+        "first_received": first,
+        "last_received": last,
+        "photos": count("photo"),
+        "reports": count("report"),
+        "deeds": count("deeds"),
+        "videos": count("video"),
+        "video_links": n_links,
+        "complete": not missing,
+        "missing": ";".join(missing),
+        "days_late": 0
+        if on_time or not submitted
+        else late_days(latest - deadline, deadline, rule),
+        "late_items": "" if on_time else ";".join(name for name in REQUIRED if name in late_steps),
+        "late_at": pd.NaT if on_time or not submitted else latest,
+        "deadline": deadline,
+    }
+
+
+def _typed(frame: pd.DataFrame, tz) -> pd.DataFrame:
+    for column in ("first_received", "last_received", "late_at", "deadline"):
         frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_convert(tz)
-    frame["deadline"] = pd.to_datetime(frame["deadline"], utc=True).dt.tz_convert(tz)
     for column in ("submitted", "on_time", "complete"):
         frame[column] = frame[column].astype(bool)
     for column in ("photos", "reports", "deeds", "videos", "video_links"):
         frame[column] = frame[column].astype("int64")
     frame["days_late"] = frame["days_late"].astype("float64")
-    for column in ("unit", "category", "missing"):
+    for column in ("unit", "category", "missing", "late_items"):
         frame[column] = frame[column].astype(str)
     return frame

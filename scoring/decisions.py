@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -13,10 +14,23 @@ from scoring._frames import DOCUMENT_COLUMNS, require_columns, valid_materials
 from scoring.rubric import ScoringConfig
 from scoring.substance import sentences
 
-DECISION_COLUMNS = ("rank", "award", "notice", "notice_reasons", "deduction")
+DECISION_COLUMNS = (
+    "rank",
+    "award",
+    "notice",
+    "notice_reasons",
+    "deduction",
+    "score_confirmed",
+    "pending_reasons",
+)
 
 
-def decide(status: pd.DataFrame, scores: pd.DataFrame, rubric: ScoringConfig) -> pd.DataFrame:
+def decide(
+    status: pd.DataFrame,
+    scores: pd.DataFrame,
+    rubric: ScoringConfig,
+    confirmed: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
     """``status`` joined with ``scores`` (by unit, status order) plus DECISION_COLUMNS.
 
     - rank (Int64): competition ranking by score among units that submitted — 1 is best, tied
@@ -26,13 +40,41 @@ def decide(status: pd.DataFrame, scores: pd.DataFrame, rubric: ScoringConfig) ->
       says otherwise; score ≥ awards.min_score; not waiting for manual scoring unless allowed)
       and ranks within awards.top_n among eligible units (competition ranking, so a tie at
       place N awards every tied unit).
+    - score_confirmed (bool): staff confirmed this very score (``confirmed``: unit → the score
+      they confirmed; a score that changed since is no longer confirmed).
     - notice_reasons: ';'-joined codes in the fixed order not_submitted, late, incomplete,
       low_score, each when its notice rule is on. A unit that sent nothing gets only
       ``not_submitted``; ``late``/``incomplete``/``low_score`` apply to submitted units.
+      ``low_score`` is named only for a confirmed score when notice.low_score_requires_
+      confirmation; until then it is in ``pending_reasons`` (a suggestion for staff).
     - notice (bool): any reason; deduction (float): the rubric's points for each reason.
     """
     require_columns(status, ("unit", "submitted", "on_time", "complete"), "status")
     require_columns(scores, ("unit", "score"), "scores")
+    table = _joined(status, scores)
+    submitted = table["submitted"].astype(bool)
+    rounded = table["score"].round(1)
+    table["rank"] = rounded.where(submitted).rank(method="min", ascending=False).astype("Int64")
+    table["award"] = _awards(table, rounded, rubric)
+    confirmed = confirmed or {}
+    table["score_confirmed"] = pd.Series(
+        [
+            unit in confirmed and round(float(confirmed[unit]), 1) == value
+            for unit, value in zip(table["unit"], rounded, strict=True)
+        ],
+        dtype=bool,
+    )
+    reasons, pending = _reasons(table, rounded, rubric)
+    table["notice_reasons"] = pd.Series([";".join(r) for r in reasons], dtype=str)
+    table["pending_reasons"] = pd.Series([";".join(r) for r in pending], dtype=str)
+    table["notice"] = pd.Series([bool(r) for r in reasons], dtype=bool)
+    table["deduction"] = pd.Series(
+        [rubric.deduction.for_reasons(r) for r in reasons], dtype="float64"
+    )
+    return table
+
+
+def _joined(status: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
     score_columns = [c for c in scores.columns if c == "unit" or c not in status.columns]
     table = status.merge(scores[score_columns], on="unit", how="left", validate="one_to_one")
     table["score"] = table["score"].astype("float64").fillna(0.0)
@@ -40,14 +82,12 @@ def decide(status: pd.DataFrame, scores: pd.DataFrame, rubric: ScoringConfig) ->
         table["needs_manual"] = table["needs_manual"].astype("boolean").fillna(False).astype(bool)
     if "grade" in table.columns:
         table["grade"] = table["grade"].astype("string").fillna("").astype(str)
+    return table
 
-    submitted = table["submitted"].astype(bool)
-    rounded = table["score"].round(1)
-    rank = rounded.where(submitted).rank(method="min", ascending=False)
-    table["rank"] = rank.astype("Int64")
 
+def _awards(table: pd.DataFrame, rounded: pd.Series, rubric: ScoringConfig) -> pd.Series:
     awards = rubric.awards
-    eligible = submitted & (rounded >= awards.min_score)
+    eligible = table["submitted"].astype(bool) & (rounded >= awards.min_score)
     if awards.require_on_time:
         eligible &= table["on_time"].astype(bool)
     if awards.require_complete:
@@ -55,15 +95,21 @@ def decide(status: pd.DataFrame, scores: pd.DataFrame, rubric: ScoringConfig) ->
     if awards.exclude_needs_manual and "needs_manual" in table.columns:
         eligible &= ~table["needs_manual"]
     place = rounded.where(eligible).rank(method="min", ascending=False)
-    table["award"] = (eligible & (place <= awards.top_n)).astype(bool)
+    return (eligible & (place <= awards.top_n)).astype(bool)
 
+
+def _reasons(
+    table: pd.DataFrame, rounded: pd.Series, rubric: ScoringConfig
+) -> tuple[list[list[str]], list[list[str]]]:
+    """(named reasons, pending reasons) per unit."""
     rules = rubric.notice
-    reasons_list = []
-    for is_submitted, on_time, complete, value in zip(
-        submitted,
+    named, pending = [], []
+    for is_submitted, on_time, complete, value, confirmed in zip(
+        table["submitted"].astype(bool),
         table["on_time"].astype(bool),
         table["complete"].astype(bool),
         rounded,
+        table["score_confirmed"],
         strict=True,
     ):
         flags = {
@@ -72,19 +118,19 @@ def decide(status: pd.DataFrame, scores: pd.DataFrame, rubric: ScoringConfig) ->
             "incomplete": is_submitted and not complete,
             "low_score": is_submitted and value < rules.low_score_below,
         }
-        reasons_list.append([code for code in NOTICE_CODES if flags[code] and getattr(rules, code)])
-    table["notice_reasons"] = pd.Series([";".join(r) for r in reasons_list], dtype=str)
-    table["notice"] = pd.Series([bool(r) for r in reasons_list], dtype=bool)
-    table["deduction"] = pd.Series(
-        [rubric.deduction.for_reasons(r) for r in reasons_list], dtype="float64"
-    )
-    return table
+        codes = [code for code in NOTICE_CODES if flags[code] and getattr(rules, code)]
+        waiting = rules.low_score_requires_confirmation and not confirmed
+        held = ["low_score"] if "low_score" in codes and waiting else []
+        named.append([code for code in codes if code not in held])
+        pending.append(held)
+    return named, pending
 
 
 # ---------------------------------------------------------------------------------------------
 # Outstanding individuals
 
-INDIVIDUAL_COLUMNS = ("name", "unit", "document", "excerpt")
+INDIVIDUAL_COLUMNS = ("name", "unit", "document", "excerpt", "status", "note")
+INDIVIDUAL_STATUS = {"candidate": "待确认", "confirmed": "已确认", "rejected": "不予表彰"}
 
 _HAN = r"\u4e00-\u9fff"
 # Words that end the part of a title in front of a person's name: roles, places, prepositions.
@@ -189,8 +235,16 @@ def _excerpt(text: str, name: str, title: str, width: int = 80) -> str:
     return chosen if len(chosen) <= width else chosen[: width - 1] + "…"
 
 
-def individuals(materials: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFrame:
+def individuals(
+    materials: pd.DataFrame,
+    documents: pd.DataFrame,
+    decisions: Mapping[tuple[str, str], tuple[str, str]] | None = None,
+) -> pd.DataFrame:
     """Candidate outstanding individuals: one row per (person, unit, deeds document).
+
+    ``status`` is ``candidate`` until staff decide: ``decisions`` maps (unit, name) to
+    (``confirmed`` | ``rejected``, reason), which becomes ``status`` and ``note``. A person
+    staff confirmed whom no document names is added with an empty document.
 
     A deeds document is about a person when its own title (else its file name) names one in
     front of 同志 / 先进事迹 / 事迹材料: 2–4 Han characters starting with a common surname, after
@@ -225,5 +279,18 @@ def individuals(materials: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFram
                 "excerpt": _excerpt(text, name, title),
             }
         )
+    return _with_decisions(rows, decisions or {})
+
+
+def _with_decisions(
+    rows: list[dict], decisions: Mapping[tuple[str, str], tuple[str, str]]
+) -> pd.DataFrame:
+    found = {(row["unit"], row["name"]) for row in rows}
+    for (unit, name), (status, _) in decisions.items():
+        if status == "confirmed" and (unit, name) not in found:
+            rows.append({"name": name, "unit": unit, "document": "", "excerpt": ""})
+    for row in rows:
+        status, note = decisions.get((row["unit"], row["name"]), ("candidate", ""))
+        row["status"], row["note"] = status, note
     frame = pd.DataFrame(rows, columns=list(INDIVIDUAL_COLUMNS))
     return frame.astype({column: str for column in INDIVIDUAL_COLUMNS})

@@ -18,7 +18,11 @@ substance     40      six work items 5 each; volunteers recruited 10 (target 50)
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from contract import INTEGRITY_KIND_LABELS
 
 
 class _Strict(BaseModel):
@@ -33,6 +37,14 @@ class TimelinessRule(_Strict):
         description=(
             "points lost per started day late (one second late = one day); "
             "the criterion never goes below 0"
+        ),
+    )
+    late_days: Literal["started", "calendar"] = Field(
+        "started",
+        description=(
+            "how lateness is counted in whole days: started = every started 24 hours after the "
+            "deadline is a day (one second late = 1 day); calendar = calendar days after the "
+            "deadline's date. Every report shows this number."
         ),
     )
 
@@ -59,6 +71,14 @@ class RichnessRule(_Strict):
     )
     deeds_points: float = Field(4.0, ge=0, description="points for deeds documents at the cap")
     deeds_cap: int = Field(3, ge=1, description="distinct deeds documents that earn full points")
+    video_min_seconds: float = Field(
+        0.0,
+        ge=0,
+        description=(
+            "when above 0, only videos that play and last at least this long count for richness "
+            "(as ffprobe measured them; links and videos not yet measured count)"
+        ),
+    )
     report_points: float = Field(6.0, ge=0, description="points for report length at the cap")
     report_chars_cap: int = Field(
         3000,
@@ -207,6 +227,13 @@ class NoticeRule(_Strict):
     low_score_below: float = Field(
         60.0, ge=0, le=100, description="a submitted unit scoring below this gets `low_score`"
     )
+    low_score_requires_confirmation: bool = Field(
+        True,
+        description=(
+            "name a unit as 评分偏低 only once staff confirmed its score (confirm-scores); until "
+            "then the draft lists it as a suggestion for internal use"
+        ),
+    )
 
 
 class DeductionRule(_Strict):
@@ -219,6 +246,27 @@ class DeductionRule(_Strict):
 
     def for_reasons(self, reasons: list[str]) -> float:
         return float(sum(getattr(self, code) for code in reasons))
+
+
+class IntegrityDeductionRule(_Strict):
+    """Optional points lost per integrity finding (疑点); none by default: findings are for
+    staff to judge."""
+
+    points: dict[str, float] = Field(
+        default_factory=dict,
+        description="finding kind (integrity.csv ``kind``) → points lost per finding",
+    )
+    max_points: float = Field(10.0, ge=0, description="at most this many points per unit")
+
+    @field_validator("points")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = [kind for kind in value if kind not in INTEGRITY_KIND_LABELS]
+        if unknown:
+            raise ValueError(f"unknown finding kind(s): {', '.join(unknown)}")
+        if any(points < 0 for points in value.values()):
+            raise ValueError("deductions are points lost: use numbers of 0 or more")
+        return value
 
 
 class ScoringConfig(_Strict):
@@ -235,6 +283,7 @@ class ScoringConfig(_Strict):
     awards: AwardRule = Field(default_factory=AwardRule)
     notice: NoticeRule = Field(default_factory=NoticeRule)
     deduction: DeductionRule = Field(default_factory=DeductionRule)
+    integrity: IntegrityDeductionRule = Field(default_factory=IntegrityDeductionRule)
 
     @field_validator("grades")
     @classmethod

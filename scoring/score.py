@@ -13,13 +13,12 @@ that is more. Staff then rescore it by hand.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
 
-from contract import MISSING_NOUNS, REQUIRED_CATEGORY
+from contract import INTEGRITY_KIND_LABELS, MISSING_NOUNS, REQUIRED_CATEGORY
 from scoring._frames import (
     DOCUMENT_COLUMNS,
     aware,
@@ -42,6 +41,7 @@ LABEL_RICH_REPORT = "材料丰富：总结报告篇幅"
 LABEL_SUBSTANCE = "工作成效："
 LABEL_VOLUNTEERS = "工作成效：志愿者招募人数"
 LABEL_MANUAL = "工作成效（需人工评分）"
+LABEL_INTEGRITY = "疑点扣分"
 NOT_SUBMITTED = "未报送"
 
 
@@ -120,12 +120,30 @@ def _first_files(materials: pd.DataFrame) -> dict[tuple[str, str], str]:
     return names
 
 
+Row = tuple[str, float, float, str]  # criterion, points, max points, evidence
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What every unit's scoring reads, prepared once."""
+
+    rubric: ScoringConfig
+    tz: object
+    deadline: pd.Timestamp
+    docs: dict[tuple[str, str], list[_Doc]]
+    first_files: dict[tuple[str, str], str]
+    counted_videos: dict[str, int] | None  # unit → videos that count for richness (None: all)
+    findings: pd.DataFrame
+
+
 def score(
     status: pd.DataFrame,
     materials: pd.DataFrame,
     documents: pd.DataFrame,
     rubric: ScoringConfig,
     deadline: datetime,
+    findings: pd.DataFrame | None = None,
+    videos: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score every unit of ``status`` (the output of ``completeness``), in its order.
 
@@ -135,202 +153,276 @@ def score(
       grade ("" when not submitted), needs_manual (bool), volunteers (Int64: the figure the
       reports state, <NA> when none).
     - breakdown: BREAKDOWN_COLUMNS, one row per criterion part per unit; a unit's points add
-      up to its score and its max_points to 100.
+      up to its score and its max_points to 100 (an integrity deduction is a row of negative
+      points with max_points 0).
 
-    Everything received counts, late material included; lateness costs timeliness points only.
+    ``findings`` (integrity.csv rows) cost points only as ``rubric.integrity`` says; ``videos``
+    (unit, sha256, probed, playable, duration) let ``richness.video_min_seconds`` leave short or
+    broken videos out of the count. Everything received counts, late material included;
+    lateness costs timeliness points only.
     """
     tz = campaign_tz(deadline)
-    campaign_deadline = aware(deadline, tz)
-    docs = _documents_by_unit(materials, documents)
-    first_files = _first_files(materials)
-    timeliness, complete_rule = rubric.timeliness, rubric.completeness
-    rich, substance = rubric.richness, rubric.substance
-    substance_max = substance.max_points
-
-    score_rows = []
-    rows: list[dict] = []
+    inputs = _Inputs(
+        rubric=rubric,
+        tz=tz,
+        deadline=aware(deadline, tz),
+        docs=_documents_by_unit(materials, documents),
+        first_files=_first_files(materials),
+        counted_videos=_counted_videos(videos, rubric.richness.video_min_seconds),
+        findings=findings if findings is not None else pd.DataFrame(columns=["unit", "kind"]),
+    )
+    score_rows, rows = [], []
     for record in status.to_dict("records"):
-        unit = record["unit"]
-        unit_rows: list[tuple[str, float, float, str]] = []
-        if not record["submitted"]:
-            unit_rows.append((LABEL_TIMELINESS, 0.0, timeliness.points, NOT_SUBMITTED))
-            for name in LABEL_COMPLETE:
-                unit_rows.append(
-                    (LABEL_COMPLETE[name], 0.0, getattr(complete_rule, name), NOT_SUBMITTED)
-                )
-            for label, max_points in (
-                (LABEL_RICH_PHOTOS, rich.photo_points),
-                (LABEL_RICH_VIDEOS, rich.video_points),
-                (LABEL_RICH_DEEDS, rich.deeds_points),
-                (LABEL_RICH_REPORT, rich.report_points),
-            ):
-                unit_rows.append((label, 0.0, max_points, NOT_SUBMITTED))
-            for item in substance.items:
-                unit_rows.append((LABEL_SUBSTANCE + item.label, 0.0, item.points, NOT_SUBMITTED))
-            unit_rows.append((LABEL_VOLUNTEERS, 0.0, substance.volunteers_points, NOT_SUBMITTED))
-            rows.extend(_as_dicts(unit, unit_rows))
-            score_rows.append((unit, 0.0, "", False, pd.NA))
-            continue
-
-        # Timeliness.
-        unit_deadline = record.get("deadline")
-        if unit_deadline is None or pd.isna(unit_deadline):
-            unit_deadline = campaign_deadline
-        if record["on_time"]:
-            points = timeliness.points
-            evidence = (
-                f"按时报送：首次报送 {_when(record['first_received'], tz)}，"
-                f"截止时间 {_when(unit_deadline, tz)}"
-            )
-        else:
-            days = math.ceil(float(record["days_late"]))
-            points = max(0.0, timeliness.points - timeliness.points_per_day_late * days)
-            evidence = (
-                f"逾期 {float(record['days_late']):g} 天，按 {days} 天计，"
-                f"每天扣 {_fmt(timeliness.points_per_day_late)} 分"
-                f"（截止时间 {_when(unit_deadline, tz)}）"
-            )
-        unit_rows.append((LABEL_TIMELINESS, _points(points), timeliness.points, evidence))
-
-        # Completeness.
-        counts = {
-            "photos": int(record["photos"]),
-            "report": int(record["reports"]),
-            "deeds": int(record["deeds"]),
-            "video": int(record["videos"]) + int(record["video_links"]),
-        }
-        for name, label in LABEL_COMPLETE.items():
-            max_points = getattr(complete_rule, name)
-            if counts[name] > 0:
-                first = first_files.get((unit, REQUIRED_CATEGORY[name]), "")
-                evidence = (
-                    f"已报送{MISSING_NOUNS[name]}：{first}"
-                    if first
-                    else f"已报送{MISSING_NOUNS[name]}"
-                )
-                unit_rows.append((label, _points(max_points), max_points, evidence))
-            else:
-                unit_rows.append((label, 0.0, max_points, f"缺少{MISSING_NOUNS[name]}"))
-
-        # Richness.
-        for label, count, cap, max_points, what, measure in (
-            (LABEL_RICH_PHOTOS, counts["photos"], rich.photo_cap, rich.photo_points, "照片", "张"),
-            (LABEL_RICH_VIDEOS, counts["video"], rich.video_cap, rich.video_points, "视频", "个"),
-            (
-                LABEL_RICH_DEEDS,
-                counts["deeds"],
-                rich.deeds_cap,
-                rich.deeds_points,
-                "事迹材料",
-                "份",
-            ),
-        ):
-            points = max_points * min(count, cap) / cap
-            evidence = f"{what}共 {count} {measure}（{cap} {measure}及以上得满分）"
-            unit_rows.append((label, _points(points), max_points, evidence))
-        reports = docs.get((unit, "report"), [])
-        readable = [d for d in reports if d.readable]
-        unreadable = [d for d in reports if not d.readable]
-        if readable:
-            longest = readable[0]
-            points = rich.report_points * min(longest.length, rich.report_chars_cap)
-            points /= rich.report_chars_cap
-            evidence = (
-                f"《{longest.name}》共 {longest.length} 字"
-                f"（{rich.report_chars_cap} 字及以上得满分）"
-            )
-        elif unreadable:
-            points = 0.0
-            evidence = f"需人工评分：《{unreadable[0].name}》无文字层，无法统计字数"
-        else:
-            points = 0.0
-            evidence = "未报送总结报告"
-        unit_rows.append((LABEL_RICH_REPORT, _points(points), rich.report_points, evidence))
-
-        # Substance, read by the machine.
-        readable_deeds = [d for d in docs.get((unit, "deeds"), []) if d.readable]
-        texts = readable + readable_deeds
-        coverage = [(doc, work_item_coverage(doc.text, rubric)) for doc in texts]
-        substance_rows = []
-        for index, item in enumerate(substance.items):
-            evidence, covered = "", False
-            for doc, items in coverage:
-                _, hit, sentence = items[index]
-                if hit:
-                    covered, evidence = True, f"《{doc.name}》：{sentence}"
-                    break
-            if not covered:
-                if readable:
-                    keywords = "、".join(item.keywords[:5])
-                    evidence = f"报告中未见相关表述（关键词：{keywords}）"
-                else:
-                    evidence = "无可识别文字的总结报告"
-            points = item.points if covered else 0.0
-            substance_rows.append(
-                (LABEL_SUBSTANCE + item.label, _points(points), item.points, evidence)
-            )
-        volunteers: int | None = None
-        volunteer_evidence = "报告中未见志愿者招募人数" if readable else "无可识别文字的总结报告"
-        for doc in readable:
-            mention = best_volunteer_mention(doc.text)
-            if mention is not None and (volunteers is None or mention.value > volunteers):
-                volunteers = mention.value
-                note = f"，约数按 {mention.value} 人计" if mention.approximate else ""
-                volunteer_evidence = (
-                    f"《{doc.name}》：{mention.evidence}"
-                    f"（{mention.value} 人，目标 {substance.volunteers_target} 人{note}）"
-                )
-        points = 0.0
-        if volunteers is not None:
-            share = min(volunteers, substance.volunteers_target) / substance.volunteers_target
-            points = substance.volunteers_points * share
-        substance_rows.append(
-            (LABEL_VOLUNTEERS, _points(points), substance.volunteers_points, volunteer_evidence)
-        )
-
-        # A report the machine cannot read: provisional substance, flagged for manual scoring.
-        needs_manual = False
-        machine = sum(row[1] for row in substance_rows)
-        if unreadable:
-            other = sum(row[1] for row in unit_rows)
-            other_max = 100.0 - substance_max
-            share = other / other_max if other_max > 0 else 0.0
-            provisional = _points(substance_max * share)
-            if not readable or provisional > machine:
-                needs_manual = True
-                names = "、".join(f"《{d.name}》" for d in unreadable[:3])
-                if provisional > machine:
-                    evidence = (
-                        f"需人工评分：{names}无文字层（扫描件或无法读取），"
-                        f"暂按其他各项得分率 {share:.0%} 折算"
-                    )
-                else:
-                    evidence = (
-                        f"需人工评分：{names}无文字层（扫描件或无法读取），暂按可识别的其他材料计分"
-                    )
-                substance_rows = [
-                    (LABEL_MANUAL, _points(max(provisional, machine)), substance_max, evidence)
-                ]
-        unit_rows.extend(substance_rows)
-
+        unit_rows, needs_manual, volunteers = _unit_rows(record, inputs)
         total = _points(sum(row[1] for row in unit_rows))
-        rows.extend(_as_dicts(unit, unit_rows))
+        grade = rubric.grade_for(total) if record["submitted"] else ""
+        rows.extend(_as_dicts(record["unit"], unit_rows))
         score_rows.append(
             (
-                unit,
+                record["unit"],
                 total,
-                rubric.grade_for(total),
+                grade,
                 needs_manual,
                 pd.NA if volunteers is None else volunteers,
             )
         )
+    return _score_frames(score_rows, rows)
 
+
+def _unit_rows(record: dict, inputs: _Inputs) -> tuple[list[Row], bool, int | None]:
+    """(breakdown rows, needs_manual, volunteers) of one unit."""
+    if not record["submitted"]:
+        return _not_submitted_rows(inputs.rubric), False, None
+    unit = record["unit"]
+    rows = [_timeliness_row(record, inputs)]
+    rows += _completeness_rows(record, inputs)
+    rows += _richness_rows(record, inputs)
+    substance, volunteers = _substance_rows(unit, inputs)
+    substance, needs_manual = _manual_substance(unit, rows, substance, inputs)
+    rows += substance
+    rows += _integrity_rows(unit, _points(sum(row[1] for row in rows)), inputs)
+    return rows, needs_manual, volunteers
+
+
+def _not_submitted_rows(rubric: ScoringConfig) -> list[Row]:
+    rich = rubric.richness
+    rows: list[Row] = [(LABEL_TIMELINESS, 0.0, rubric.timeliness.points, NOT_SUBMITTED)]
+    for name, label in LABEL_COMPLETE.items():
+        rows.append((label, 0.0, getattr(rubric.completeness, name), NOT_SUBMITTED))
+    for label, max_points in (
+        (LABEL_RICH_PHOTOS, rich.photo_points),
+        (LABEL_RICH_VIDEOS, rich.video_points),
+        (LABEL_RICH_DEEDS, rich.deeds_points),
+        (LABEL_RICH_REPORT, rich.report_points),
+    ):
+        rows.append((label, 0.0, max_points, NOT_SUBMITTED))
+    for item in rubric.substance.items:
+        rows.append((LABEL_SUBSTANCE + item.label, 0.0, item.points, NOT_SUBMITTED))
+    rows.append((LABEL_VOLUNTEERS, 0.0, rubric.substance.volunteers_points, NOT_SUBMITTED))
+    return rows
+
+
+def _timeliness_row(record: dict, inputs: _Inputs) -> Row:
+    rule, tz = inputs.rubric.timeliness, inputs.tz
+    unit_deadline = record.get("deadline")
+    if unit_deadline is None or pd.isna(unit_deadline):
+        unit_deadline = inputs.deadline
+    if record["on_time"]:
+        evidence = (
+            f"按时报送：首次报送 {_when(record['first_received'], tz)}，"
+            f"截止时间 {_when(unit_deadline, tz)}"
+        )
+        return (LABEL_TIMELINESS, _points(rule.points), rule.points, evidence)
+    days = int(record["days_late"])
+    points = max(0.0, rule.points - rule.points_per_day_late * days)
+    what = missing_label_of(record.get("late_items", ""))
+    late_at = record.get("late_at")
+    arrived = "" if late_at is None or pd.isna(late_at) else f"，{_when(late_at, tz)} 收到"
+    evidence = (
+        f"逾期 {days} 天（{what or '材料'}{arrived}；截止时间 {_when(unit_deadline, tz)}），"
+        f"每天扣 {_fmt(rule.points_per_day_late)} 分"
+    )
+    return (LABEL_TIMELINESS, _points(points), rule.points, evidence)
+
+
+def missing_label_of(codes: str) -> str:
+    """``photos;video`` → ``活动照片、视频资料``."""
+    return "、".join(MISSING_NOUNS.get(code, code) for code in str(codes or "").split(";") if code)
+
+
+def _completeness_rows(record: dict, inputs: _Inputs) -> list[Row]:
+    counts = _counts(record)
+    rows: list[Row] = []
+    for name, label in LABEL_COMPLETE.items():
+        max_points = getattr(inputs.rubric.completeness, name)
+        if counts[name] > 0:
+            first = inputs.first_files.get((record["unit"], REQUIRED_CATEGORY[name]), "")
+            noun = MISSING_NOUNS[name]
+            evidence = f"已报送{noun}：{first}" if first else f"已报送{noun}"
+            rows.append((label, _points(max_points), max_points, evidence))
+        else:
+            rows.append((label, 0.0, max_points, f"缺少{MISSING_NOUNS[name]}"))
+    return rows
+
+
+def _counts(record: dict) -> dict[str, int]:
+    return {
+        "photos": int(record["photos"]),
+        "report": int(record["reports"]),
+        "deeds": int(record["deeds"]),
+        "video": int(record["videos"]) + int(record["video_links"]),
+    }
+
+
+def _richness_rows(record: dict, inputs: _Inputs) -> list[Row]:
+    rich, unit = inputs.rubric.richness, record["unit"]
+    counts = _counts(record)
+    videos, video_note = counts["video"], ""
+    if inputs.counted_videos is not None:
+        videos = inputs.counted_videos.get(unit, 0) + int(record["video_links"])
+        if videos < counts["video"]:
+            left_out = counts["video"] - videos
+            video_note = f"，其中 {left_out} 个不足 {rich.video_min_seconds:g} 秒或无法播放，不计"
+    rows: list[Row] = []
+    for label, count, cap, max_points, what, measure, note in (
+        (LABEL_RICH_PHOTOS, counts["photos"], rich.photo_cap, rich.photo_points, "照片", "张", ""),
+        (LABEL_RICH_VIDEOS, videos, rich.video_cap, rich.video_points, "视频", "个", video_note),
+        (
+            LABEL_RICH_DEEDS,
+            counts["deeds"],
+            rich.deeds_cap,
+            rich.deeds_points,
+            "事迹材料",
+            "份",
+            "",
+        ),
+    ):
+        points = max_points * min(count, cap) / cap
+        shown = counts["video"] if label == LABEL_RICH_VIDEOS else count
+        evidence = f"{what}共 {shown} {measure}{note}（{cap} {measure}及以上得满分）"
+        rows.append((label, _points(points), max_points, evidence))
+    rows.append(_report_length_row(unit, inputs))
+    return rows
+
+
+def _report_length_row(unit: str, inputs: _Inputs) -> Row:
+    rich = inputs.rubric.richness
+    reports = inputs.docs.get((unit, "report"), [])
+    readable = [d for d in reports if d.readable]
+    unreadable = [d for d in reports if not d.readable]
+    points, evidence = 0.0, "未报送总结报告"
+    if readable:
+        longest = readable[0]
+        points = rich.report_points * min(longest.length, rich.report_chars_cap)
+        points /= rich.report_chars_cap
+        evidence = (
+            f"《{longest.name}》共 {longest.length} 字（{rich.report_chars_cap} 字及以上得满分）"
+        )
+    elif unreadable:
+        evidence = f"需人工评分：《{unreadable[0].name}》无文字层，无法统计字数"
+    return (LABEL_RICH_REPORT, _points(points), rich.report_points, evidence)
+
+
+def _substance_rows(unit: str, inputs: _Inputs) -> tuple[list[Row], int | None]:
+    """Work items and volunteers, read by the machine from readable reports and deeds."""
+    substance = inputs.rubric.substance
+    readable = [d for d in inputs.docs.get((unit, "report"), []) if d.readable]
+    texts = readable + [d for d in inputs.docs.get((unit, "deeds"), []) if d.readable]
+    coverage = [(doc, work_item_coverage(doc.text, inputs.rubric)) for doc in texts]
+    rows: list[Row] = []
+    for index, item in enumerate(substance.items):
+        hit = next(((doc, items[index][2]) for doc, items in coverage if items[index][1]), None)
+        if hit is not None:
+            evidence = f"《{hit[0].name}》：{hit[1]}"
+        elif readable:
+            evidence = f"报告中未见相关表述（关键词：{'、'.join(item.keywords[:5])}）"
+        else:
+            evidence = "无可识别文字的总结报告"
+        points = item.points if hit is not None else 0.0
+        rows.append((LABEL_SUBSTANCE + item.label, _points(points), item.points, evidence))
+    row, volunteers = _volunteer_row(readable, substance)
+    return [*rows, row], volunteers
+
+
+def _volunteer_row(readable: list[_Doc], substance) -> tuple[Row, int | None]:
+    volunteers: int | None = None
+    evidence = "报告中未见志愿者招募人数" if readable else "无可识别文字的总结报告"
+    for doc in readable:
+        mention = best_volunteer_mention(doc.text)
+        if mention is not None and (volunteers is None or mention.value > volunteers):
+            volunteers = mention.value
+            note = f"，约数按 {mention.value} 人计" if mention.approximate else ""
+            evidence = (
+                f"《{doc.name}》：{mention.evidence}"
+                f"（{mention.value} 人，目标 {substance.volunteers_target} 人{note}）"
+            )
+    points = 0.0
+    if volunteers is not None:
+        share = min(volunteers, substance.volunteers_target) / substance.volunteers_target
+        points = substance.volunteers_points * share
+    return (LABEL_VOLUNTEERS, _points(points), substance.volunteers_points, evidence), volunteers
+
+
+def _manual_substance(
+    unit: str, other_rows: list[Row], substance_rows: list[Row], inputs: _Inputs
+) -> tuple[list[Row], bool]:
+    """A report the machine cannot read: provisional substance, flagged for manual scoring."""
+    reports = inputs.docs.get((unit, "report"), [])
+    readable = [d for d in reports if d.readable]
+    unreadable = [d for d in reports if not d.readable]
+    if not unreadable:
+        return substance_rows, False
+    substance_max = inputs.rubric.substance.max_points
+    machine = sum(row[1] for row in substance_rows)
+    other_max = 100.0 - substance_max
+    share = sum(row[1] for row in other_rows) / other_max if other_max > 0 else 0.0
+    provisional = _points(substance_max * share)
+    if readable and provisional <= machine:
+        return substance_rows, False
+    names = "、".join(f"《{d.name}》" for d in unreadable[:3])
+    if provisional > machine:
+        evidence = (
+            f"需人工评分：{names}无文字层（扫描件或无法读取），暂按其他各项得分率 {share:.0%} 折算"
+        )
+    else:
+        evidence = f"需人工评分：{names}无文字层（扫描件或无法读取），暂按可识别的其他材料计分"
+    return [(LABEL_MANUAL, _points(max(provisional, machine)), substance_max, evidence)], True
+
+
+def _integrity_rows(unit: str, total: float, inputs: _Inputs) -> list[Row]:
+    """Points lost for integrity findings, only where the rubric sets them (none by default)."""
+    rule = inputs.rubric.integrity
+    if not rule.points or inputs.findings.empty:
+        return []
+    mine = inputs.findings.loc[inputs.findings["unit"] == unit, "kind"].value_counts()
+    parts = [(kind, n, rule.points[kind] * n) for kind, n in mine.items() if rule.points.get(kind)]
+    if not parts:
+        return []
+    lost = min(sum(p[2] for p in parts), rule.max_points, total)
+    detail = "；".join(
+        f"{INTEGRITY_KIND_LABELS.get(kind, kind)} {n} 处，每处扣 {_fmt(rule.points[kind])} 分"
+        for kind, n, _ in parts
+    )
+    evidence = f"疑点扣分（见 integrity.csv）：{detail}；最多扣 {_fmt(rule.max_points)} 分"
+    return [(LABEL_INTEGRITY, -_points(lost), 0.0, evidence)]
+
+
+def _counted_videos(videos: pd.DataFrame | None, min_seconds: float) -> dict[str, int] | None:
+    """unit → distinct video files that count for richness; None when every video counts."""
+    if videos is None or min_seconds <= 0:
+        return None
+    measured = videos.drop_duplicates(["unit", "sha256"])
+    counts = ~measured["probed"].astype(bool) | (
+        measured["playable"].astype(bool) & (measured["duration"].astype(float) >= min_seconds)
+    )
+    return measured.loc[counts].groupby("unit")["sha256"].nunique().astype(int).to_dict()
+
+
+def _score_frames(score_rows: list[tuple], rows: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     scores = pd.DataFrame(score_rows, columns=list(SCORE_COLUMNS))
-    scores["unit"] = scores["unit"].astype(str)
-    scores["score"] = scores["score"].astype("float64")
-    scores["grade"] = scores["grade"].astype(str)
-    scores["needs_manual"] = scores["needs_manual"].astype(bool)
-    scores["volunteers"] = scores["volunteers"].astype("Int64")
+    scores = scores.astype(
+        {"unit": str, "score": "float64", "grade": str, "needs_manual": bool, "volunteers": "Int64"}
+    )
     breakdown = pd.DataFrame(rows, columns=list(BREAKDOWN_COLUMNS))
     breakdown = breakdown.astype(
         {

@@ -21,7 +21,8 @@ def test_every_command_has_help_text():
     commands = _commands()
     expected = {"once", "watch", "report", "reprocess", "remind", "assign", "category", "exclude",
                 "confirm-sender", "import", "extend", "score", "doctor", "revoke", "serve",
-                "add-user"}  # fmt: skip
+                "add-user", "confirm-scores", "confirm-individual",
+                "reject-individual"}  # fmt: skip
     assert set(commands) == expected
     assert all(text and text.strip() for text in commands.values())
 

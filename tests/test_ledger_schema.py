@@ -58,8 +58,9 @@ def test_a_v1_ledger_is_migrated_in_place_after_a_backup(tmp_path: Path):
 
 def test_reports_from_a_migrated_ledger_equal_the_old_release(tmp_path: Path):
     """GIVEN the data folder of the previous release WHEN the new program runs `report`
-    THEN it migrates the ledger and units.csv is what the old release wrote."""
-    config = write_config(tmp_path)
+    THEN it migrates the ledger and units.csv is what the old release wrote (with 评分偏低
+    named without staff confirmation, as that release did)."""
+    config = write_config(tmp_path, scoring={"notice": {"low_score_requires_confirmation": False}})
     _v1_ledger(tmp_path / "data" / "ledger.sqlite3")
 
     result = run_cli(config, "report")

@@ -17,7 +17,7 @@ def _text(path: Path) -> list[str]:
 
 
 def test_one_certificate_per_awarded_unit(tmp_path: Path) -> None:
-    tables = sample_tables()
+    tables = sample_tables(with_individuals=False)
     paths = write_certificates(tmp_path / "证书", tables)
     awarded = tables.units.loc[tables.units["award"], "unit"].tolist()
     assert awarded == ["西渡镇", "界牌镇"]
@@ -38,7 +38,7 @@ def test_one_certificate_per_awarded_unit(tmp_path: Path) -> None:
 
 
 def test_file_names_are_sanitised_and_distinct(tmp_path: Path) -> None:
-    tables = sample_tables(hostile_unit_name=True)
+    tables = sample_tables(hostile_unit_name=True, with_individuals=False)
     units = tables.units.copy()
     units.loc[7, "award"] = True
     units.loc[6, "unit"] = HOSTILE_UNIT.replace("<", ">")  # sanitises to the same name
@@ -60,7 +60,7 @@ def test_file_names_are_sanitised_and_distinct(tmp_path: Path) -> None:
 
 
 def test_stale_certificates_are_removed(tmp_path: Path) -> None:
-    tables = sample_tables()
+    tables = sample_tables(with_individuals=False)
     write_certificates(tmp_path, tables)
     (tmp_path / "说明.txt").write_text("staff note", encoding="utf-8")
     units = tables.units.copy()
@@ -71,7 +71,26 @@ def test_stale_certificates_are_removed(tmp_path: Path) -> None:
 
 
 def test_no_award_no_certificate(tmp_path: Path) -> None:
-    tables = sample_tables(n_units=3)
+    tables = sample_tables(n_units=3, with_individuals=False)
     units = tables.units.copy()
     units["award"] = False
     assert write_certificates(tmp_path, dataclasses.replace(tables, units=units)) == []
+
+
+def test_confirmed_individuals_get_their_own_certificates(tmp_path: Path) -> None:
+    tables = sample_tables()  # 张建华 and 李梅 confirmed, 王志刚 still a candidate
+    paths = write_certificates(tmp_path / "证书", tables)
+    people = [p.name for p in paths if p.name.startswith("荣誉证书_个人_")]
+    assert people == ["荣誉证书_个人_张建华_西渡镇.docx", "荣誉证书_个人_李梅_界牌镇.docx"]
+    text = _text(tmp_path / "证书" / people[0])
+    assert text[1:3] == [
+        "张建华同志（西渡镇）：",
+        "在2020年度“衡阳群众”禁毒志愿服务活动中表现突出，被评为先进个人。",
+    ]
+    # Once rejected, the certificate goes away on the next build.
+    individuals = tables.individuals.copy()
+    individuals.loc[individuals["name"] == "李梅", "status"] = "rejected"
+    import dataclasses
+
+    write_certificates(tmp_path / "证书", dataclasses.replace(tables, individuals=individuals))
+    assert not (tmp_path / "证书" / "荣誉证书_个人_李梅_界牌镇.docx").exists()

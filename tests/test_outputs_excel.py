@@ -179,7 +179,20 @@ def test_files_review_and_individuals(ledger) -> None:
     assert frame.loc[0, "文件名"] == "（整封邮件）"
     people = pd.read_excel(path, sheet_name="先进个人候选", dtype=object)
     assert people["姓名"].tolist() == tables.individuals["name"].tolist()
-    assert list(people.columns) == ["姓名", "单位", "所在文件", "事迹摘录"]
+    assert list(people.columns) == ["姓名", "单位", "状态", "工作人员意见", "所在文件", "事迹摘录"]
+    assert people["状态"].tolist() == ["已确认", "已确认", "待确认"]
+    findings = pd.read_excel(path, sheet_name="疑点", dtype=object)
+    assert list(findings.columns) == [
+        "单位",
+        "疑点",
+        "文件",
+        "对方单位",
+        "对方文件",
+        "数值",
+        "依据",
+    ]
+    assert findings["疑点"].tolist() == ["与其他单位照片相同", "视频过短"]
+    assert findings.loc[0, "依据"] == tables.integrity.loc[0, "evidence"]
 
 
 def test_written_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -61,9 +61,12 @@ def test_string_dtypes_missing_values_and_float_ranks(tmp_path: Path) -> None:
     summary = pd.read_excel(reports / "台账.xlsx", sheet_name="汇总", dtype=object)
     assert summary["排名"].tolist()[:2] == [1, 5]
     assert pd.isna(summary.loc[2, "缺少材料"])
-    assert [p.name for p in certificates] == ["荣誉证书_西渡镇.docx", "荣誉证书_界牌镇.docx"]
-    texts = [p.text for p in docx.Document(str(reports / "通报.docx")).paragraphs]
-    assert "县教育局，共1个单位未报送任何材料。" in texts  # 金溪镇's reasons are missing
+    assert [p.name for p in certificates][:2] == ["荣誉证书_西渡镇.docx", "荣誉证书_界牌镇.docx"]
+    notice = docx.Document(str(reports / "通报.docx"))
+    texts = [p.text for p in notice.paragraphs]
+    assert "共1个单位未报送任何材料，名单见附件1。" in texts  # 金溪镇's reasons are missing
+    names = next(t for t in notice.tables if t.rows[0].cells[-1].text == "单位类别")
+    assert [r.cells[1].text for r in names.rows[1:]] == ["县教育局"]
     page = (reports / "dashboard.html").read_text(encoding="utf-8")
     block = page.split('id="dashboard-data">', 1)[1].split("</script>", 1)[0]
     rows = json.loads(block)["rows"]

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from scoring import UNITS_TABLE_COLUMNS, evaluate
+from scoring import UNITS_TABLE_COLUMNS, StaffDecisions, evaluate
 from scoring.completeness import completeness
 from scoring.decisions import decide
 from scoring.rubric import ScoringConfig
@@ -110,7 +110,15 @@ class Ledger:
 
     def evaluate(self, rubric: ScoringConfig = RUBRIC, extensions: dict | None = None):
         units, messages, materials, documents = self.frames()
-        return evaluate(units, messages, materials, documents, rubric, DEADLINE, extensions or {})
+        return evaluate(
+            units,
+            messages,
+            materials,
+            documents,
+            rubric,
+            DEADLINE,
+            StaffDecisions(extensions=extensions or {}),
+        )
 
 
 def photo(sha: str, name: str | None = None, size: int = 200_000) -> tuple:
@@ -179,10 +187,10 @@ def test_spec_example_counts_and_times():
     ("at", "on_time", "days_late"),
     [
         ("2020-12-31T23:59:59+08:00", True, 0.0),
-        ("2021-01-01T00:00:00+08:00", False, 0.01),
+        ("2021-01-01T00:00:00+08:00", False, 1.0),  # whole days: one second late is a day
         ("2020-12-31T15:59:59+00:00", True, 0.0),
-        ("2020-12-31T16:00:00+00:00", False, 0.01),
-        ("2021-01-02T11:59:59+08:00", False, 1.5),
+        ("2020-12-31T16:00:00+00:00", False, 1.0),
+        ("2021-01-02T11:59:59+08:00", False, 2.0),
         ("2021-01-01T23:59:59+08:00", False, 1.0),
     ],
 )
@@ -233,7 +241,8 @@ def test_category_first_satisfied_late_makes_the_unit_late():
     table, _, _ = ledger.evaluate()
     r = row(table, "西渡镇")
     assert not r["on_time"] and r["complete"]
-    assert r["days_late"] == pytest.approx(1.38)  # 2021-01-02 09:00 is 1 d 9 h 1 s late
+    assert r["days_late"] == 2  # 2021-01-02 09:00 is 1 d 9 h 1 s late: two started days
+    assert r["late_items"] == "video"
     assert r["notice_reasons"] == "late"
     assert r["deduction"] == RUBRIC.deduction.late
 
@@ -279,7 +288,7 @@ def test_materials_of_messages_that_do_not_count_are_ignored():
     ledger.send("井头镇", ON_TIME, *full_set("x"))
     units, messages, materials, documents = ledger.frames()
     counted = messages[messages["unit"] != "井头镇"]  # e.g. a message that failed processing
-    table, _, people = evaluate(units, counted, materials, documents, RUBRIC, DEADLINE, {})
+    table, _, people = evaluate(units, counted, materials, documents, RUBRIC, DEADLINE)
     r = row(table, "井头镇")
     assert not r["submitted"] and r["photos"] == 0 and r["score"] == 0.0
     assert people.empty
@@ -302,7 +311,8 @@ def test_submitted_without_materials_is_incomplete_but_on_time():
     table, _, _ = ledger.evaluate()
     r = row(table, "西渡镇")
     assert r["submitted"] and r["on_time"] and not r["complete"]
-    assert r["notice_reasons"] == "incomplete;low_score"
+    # 评分偏低 waits for staff to confirm the score: a suggestion until then.
+    assert r["notice_reasons"] == "incomplete" and r["pending_reasons"] == "low_score"
 
 
 def test_extension_moves_the_units_deadline():
@@ -321,7 +331,7 @@ def test_functions_never_mutate_their_inputs():
     frames = ledger.frames()
     copies = [frame.copy(deep=True) for frame in frames]
     units, messages, materials, documents = frames
-    evaluate(units, messages, materials, documents, RUBRIC, DEADLINE, {})
+    evaluate(units, messages, materials, documents, RUBRIC, DEADLINE)
     status = completeness(units, messages, materials, DEADLINE, {})
     status_copy = status.copy(deep=True)
     scores, _ = score(status, materials, documents, RUBRIC, DEADLINE)
@@ -375,7 +385,7 @@ def test_no_report():
     unit_rows = breakdown[breakdown["unit"] == "西渡镇"]
     vol = unit_rows[unit_rows["criterion"] == LABEL_VOLUNTEERS]
     assert vol["points"].item() == 0.0
-    assert r["notice_reasons"] == "incomplete;low_score"
+    assert r["notice_reasons"] == "incomplete" and r["pending_reasons"] == "low_score"
     assert_breakdown_explains(table, breakdown)
 
 
@@ -500,9 +510,20 @@ def test_notice_reasons_fixed_order_and_deduction():
     status, scores = _status_and_scores([50.0, None, 95.0], on_time=[False, False, True])
     status["complete"] = [False, False, True]
     table = decide(status, scores, RUBRIC)
+    # Not confirmed by staff: low_score is only suggested, and costs nothing yet.
+    assert table["notice_reasons"].tolist() == ["late;incomplete", "not_submitted", ""]
+    assert table["pending_reasons"].tolist() == ["low_score", "", ""]
+    table = decide(status, scores, RUBRIC, confirmed={"单位0": 50.0, "单位2": 95.0})
+    assert table["score_confirmed"].tolist() == [True, False, True]
     assert table["notice_reasons"].tolist() == ["late;incomplete;low_score", "not_submitted", ""]
+    assert table["pending_reasons"].tolist() == ["", "", ""]
     assert table["notice"].tolist() == [True, True, False]
     assert table["deduction"].tolist() == [2.0, 2.0, 0.0]
+    # A score that changed after it was confirmed is no longer confirmed.
+    table = decide(status, scores, RUBRIC, confirmed={"单位0": 55.0})
+    assert not table["score_confirmed"][0] and table["pending_reasons"][0] == "low_score"
+    allowed = ScoringConfig(notice={"low_score_requires_confirmation": False})
+    assert decide(status, scores, allowed)["notice_reasons"][0] == "late;incomplete;low_score"
     rubric = ScoringConfig(notice={"low_score": False}, deduction={"late": 0.5, "incomplete": 0.25})
     table = decide(status, scores, rubric)
     assert table["notice_reasons"].tolist() == ["late;incomplete", "not_submitted", ""]
@@ -525,7 +546,7 @@ def test_evaluate_table_has_the_report_tables_columns_and_types():
     assert str(table["rank"].dtype) == "Int64" and str(table["volunteers"].dtype) == "Int64"
     assert str(table["first_received"].dtype).endswith("UTC+08:00]")
     assert list(breakdown.columns) == ["unit", "criterion", "points", "max_points", "evidence"]
-    assert list(people.columns) == ["name", "unit", "document", "excerpt"]
+    assert list(people.columns) == ["name", "unit", "document", "excerpt", "status", "note"]
     assert people["name"].tolist() == ["张三"]
 
 
@@ -596,3 +617,76 @@ def test_breakdown_always_adds_up_and_scores_stay_in_range(batches):
     r = row(table, "西渡镇")
     assert r["grade"] in {"优秀", "良好", "基本合格", "不合格"}
     assert math.isclose(r["days_late"], 0.0) == bool(r["on_time"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Rubric hooks for the integrity checks, and how lateness is counted
+
+
+def _evaluate_with(ledger: Ledger, rubric: ScoringConfig, findings=None, videos=None):
+    units, messages, materials, documents = ledger.frames()
+    return evaluate(units, messages, materials, documents, rubric, DEADLINE, None, findings, videos)
+
+
+def test_integrity_findings_cost_points_only_where_the_rubric_says_so():
+    ledger = Ledger()
+    ledger.send("西渡镇", ON_TIME, *full_set("x"))
+    findings = pd.DataFrame(
+        [{"unit": "西渡镇", "kind": "reused_photo"}, {"unit": "西渡镇", "kind": "short_video"}]
+    )
+    before, _, _ = _evaluate_with(ledger, RUBRIC, findings)
+    assert row(before, "西渡镇")["findings"] == 2
+    rubric = ScoringConfig(integrity={"points": {"reused_photo": 1.5}})
+    after, breakdown, _ = _evaluate_with(ledger, rubric, findings)
+    assert row(after, "西渡镇")["score"] == pytest.approx(row(before, "西渡镇")["score"] - 1.5)
+    lost = breakdown[(breakdown["unit"] == "西渡镇") & (breakdown["criterion"] == "疑点扣分")]
+    assert lost["points"].item() == -1.5 and lost["max_points"].item() == 0.0
+    assert "往年照片重复使用 1 处" in lost["evidence"].item()
+    assert_breakdown_explains(after, breakdown)
+    with pytest.raises(ValueError, match="unknown finding kind"):
+        ScoringConfig(integrity={"points": {"reused_photos": 1}})
+
+
+def test_short_videos_can_be_left_out_of_richness():
+    ledger = Ledger()
+    ledger.send("西渡镇", ON_TIME, *full_set("x"), video("v2"))
+    videos = pd.DataFrame(
+        [
+            {"unit": "西渡镇", "sha256": "xv1", "probed": True, "playable": True,
+             "duration": 3.0},
+            {"unit": "西渡镇", "sha256": "v2", "probed": True, "playable": True,
+             "duration": 30.0},
+        ]
+    )  # fmt: skip
+    counted = ScoringConfig(richness={"video_min_seconds": 10})
+    _, all_count, _ = _evaluate_with(ledger, RUBRIC, videos=videos)
+    _, long_only, _ = _evaluate_with(ledger, counted, videos=videos)
+
+    def rich(breakdown):
+        rows = breakdown[
+            (breakdown["criterion"] == "材料丰富：视频数量") & (breakdown["unit"] == "西渡镇")
+        ]
+        return rows["points"].item(), rows["evidence"].item()
+
+    assert rich(all_count)[0] == RUBRIC.richness.video_points
+    points, evidence = rich(long_only)
+    assert points == RUBRIC.richness.video_points / 2
+    assert "1 个不足 10 秒或无法播放，不计" in evidence
+
+
+def test_lateness_by_calendar_days():
+    ledger = Ledger()
+    ledger.send("西渡镇", "2021-01-02T11:00:00+08:00", *full_set("x"))
+    started, _, _ = ledger.evaluate()
+    calendar, breakdown, _ = ledger.evaluate(ScoringConfig(timeliness={"late_days": "calendar"}))
+    assert row(started, "西渡镇")["days_late"] == 2  # 1 day 11 h: two started days
+    assert row(calendar, "西渡镇")["days_late"] == 2  # 2 January is two days after 31 December
+    ledger = Ledger()
+    ledger.send("西渡镇", "2021-01-01T09:00:00+08:00", *full_set("x"))
+    calendar, breakdown, _ = ledger.evaluate(ScoringConfig(timeliness={"late_days": "calendar"}))
+    assert row(calendar, "西渡镇")["days_late"] == 1
+    timely = breakdown[
+        (breakdown["criterion"] == LABEL_TIMELINESS) & (breakdown["unit"] == "西渡镇")
+    ]
+    evidence = timely["evidence"].item()
+    assert evidence.startswith("逾期 1 天（活动照片、总结报告、事迹材料、视频资料，")

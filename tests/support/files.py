@@ -167,6 +167,87 @@ def jpeg(
     return buf.getvalue()
 
 
+def _natural(width: int, height: int, seed: int):
+    """A seeded picture with the statistics of a photograph: an amplitude spectrum falling as
+    1/f (natural scenes do), colour channels correlated. Distinct seeds look unrelated, as two
+    photos of different scenes do; nothing in it favours one hash over another."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    fy = np.fft.fftfreq(height)[:, None]
+    fx = np.fft.rfftfreq(width)[None, :]
+    falloff = np.sqrt(fx**2 + fy**2)
+    falloff[0, 0] = 1.0
+    shape = (height, width // 2 + 1)
+
+    def spectrum():
+        return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+
+    shared = spectrum()
+    channels = []
+    for _ in range(3):
+        plane = np.fft.irfft2((0.7 * shared + 0.3 * spectrum()) / falloff, s=(height, width))
+        channels.append((plane - plane.mean()) / plane.std())
+    pixels = np.clip(np.stack(channels, -1) * 45 + 128, 0, 255).astype(np.uint8)
+    return Image.fromarray(pixels)
+
+
+@functools.lru_cache(maxsize=64)
+def photo(
+    seed: int = 0,
+    width: int = 1200,
+    height: int = 900,
+    quality: int = 88,
+    exif_datetime: str | None = None,
+) -> bytes:
+    """A photograph-like JPEG (see ``_natural``); ``exif_datetime`` ("2020:12:20 09:30:00")
+    adds camera EXIF with that DateTimeOriginal, as a phone writes it."""
+    img = _natural(width, height, seed)
+    buf = io.BytesIO()
+    kwargs: dict = {"quality": quality}
+    if exif_datetime is not None:
+        kwargs["exif"] = _exif(exif_datetime, "HUAWEI", "ELE-AL00")
+    img.save(buf, "JPEG", **kwargs)
+    return buf.getvalue()
+
+
+def photo_variant(data: bytes, how: str, amount: float = 0.0) -> bytes:
+    """A copy of a picture as people make them, without EXIF (chat apps strip it):
+    ``resize`` (to ``amount`` of its size, default half), ``recompress`` (JPEG quality
+    ``amount``, default 35), ``crop`` (``amount`` of each side, default 5 %), ``crop_side``
+    (``amount`` off the right edge, default 10 %), ``heic`` (re-encoded as HEIC)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as src:
+        img = src.convert("RGB")
+    width, height = img.size
+    quality = 85
+    if how == "resize":
+        share = amount or 0.5
+        img = img.resize((int(width * share), int(height * share)), Image.Resampling.LANCZOS)
+    elif how == "recompress":
+        quality = int(amount or 35)
+    elif how == "crop":
+        dx, dy = int(width * (amount or 0.05)), int(height * (amount or 0.05))
+        img = img.crop((dx, dy, width - dx, height - dy))
+    elif how == "crop_side":
+        img = img.crop((0, 0, int(width * (1 - (amount or 0.1))), height))
+    elif how == "heic":
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        buf = io.BytesIO()
+        thumbnails = [int(amount)] if amount else []
+        img.save(buf, "HEIF", quality=60, thumbnails=thumbnails)
+        return buf.getvalue()
+    else:
+        raise ValueError(how)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
 @functools.lru_cache(maxsize=32)
 def png(width: int = 800, height: int = 600, seed: int = 0, photo: bool = False) -> bytes:
     """A PNG picture (smooth, no sensor grain); ``photo=True`` adds grain (much larger file)."""

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
-from contract import ATTACHMENT_COLUMNS, UNIT_COLUMNS
+from contract import ATTACHMENT_COLUMNS, INTEGRITY_COLUMNS, UNIT_COLUMNS
 from outputs.tables import Campaign, ReportTables
 
 TZ = timezone(timedelta(hours=8))
@@ -78,6 +78,10 @@ UNIT_FRAME_COLUMNS = [
     "needs_manual",
     "days_late",
     "volunteers",
+    "late_items",
+    "score_confirmed",
+    "pending_reasons",
+    "findings",
     "folder",
 ]
 
@@ -163,6 +167,10 @@ def sample_tables(
                     needs_manual=False,
                     days_late=0.0,
                     volunteers=pd.NA,
+                    late_items="",
+                    score_confirmed=False,
+                    pending_reasons="",
+                    findings=0,
                     folder=folder,
                 )
             )
@@ -293,7 +301,9 @@ def sample_tables(
             reasons.append("incomplete")
         if score < 60:
             reasons.append("low_score")
-        days_late = 0.0 if on_time else round((second - DEADLINE).total_seconds() / 86400, 1)
+        # Whole days, every started day counting (scoring.timeliness.late_days: started).
+        days_late = 0.0 if on_time else float(-(-(second - DEADLINE) // timedelta(days=1)))
+        present = [code for code in ("photos", "report", "deeds", "video") if code not in missing]
         award = on_time and not missing and score >= 85
         unit_rows.append(
             dict(
@@ -320,6 +330,10 @@ def sample_tables(
                 needs_manual=index % len(SCENARIOS) == 4,
                 days_late=days_late,
                 volunteers=pd.NA if index % 3 == 2 else 20 + index * 3,
+                late_items="" if on_time else ";".join(present),
+                score_confirmed=True,
+                pending_reasons="",
+                findings=2 if index == 1 else 0,
                 folder=folder,
             )
         )
@@ -358,6 +372,8 @@ def sample_tables(
     units_df["volunteers"] = units_df["volunteers"].astype("Int64")
     for column in ("first_received", "last_received"):
         units_df[column] = _aware(units_df[column])
+    units_df["score_confirmed"] = units_df["score_confirmed"].astype(bool)
+    units_df["findings"] = units_df["findings"].astype("int64")
 
     extra_attachment_columns = ["kind", "link_code", "late", "review_reason"]
     attachments = pd.DataFrame(
@@ -427,17 +443,32 @@ def sample_tables(
 
     individual_rows: list[dict] = []
     if with_individuals:
-        for position, name, excerpt in (
-            (0, "张建华", "张建华同志扎根基层禁毒宣传一线，全年组织志愿活动二十余场……"),
-            (4, "李梅", "李梅同志带领“衡阳群众”志愿者队伍走村入户开展禁毒宣传……"),
-            (3, "王志刚", "王志刚同志协助破获涉毒案件三起，积极参与禁毒宣传进校园……"),
+        for position, name, excerpt, status in (
+            (
+                0,
+                "张建华",
+                "张建华同志扎根基层禁毒宣传一线，全年组织志愿活动二十余场……",
+                "confirmed",
+            ),
+            (4, "李梅", "李梅同志带领“衡阳群众”志愿者队伍走村入户开展禁毒宣传……", "confirmed"),
+            (3, "王志刚", "王志刚同志协助破获涉毒案件三起，积极参与禁毒宣传进校园……", "candidate"),
         ):
             if position < n_units and units_df.loc[position, "submitted"]:
                 unit = units[position][0]
                 individual_rows.append(
-                    dict(name=name, unit=unit, document=f"{unit}先进事迹材料.docx", excerpt=excerpt)
+                    dict(
+                        name=name,
+                        unit=unit,
+                        document=f"{unit}先进事迹材料.docx",
+                        excerpt=excerpt,
+                        status=status,
+                        note="",
+                    )
                 )
-    individuals = pd.DataFrame(individual_rows, columns=["name", "unit", "document", "excerpt"])
+    individuals = pd.DataFrame(
+        individual_rows, columns=["name", "unit", "document", "excerpt", "status", "note"]
+    )
+    integrity = pd.DataFrame(_sample_findings(units), columns=list(INTEGRITY_COLUMNS))
 
     breakdown = pd.DataFrame(
         breakdown_rows, columns=["unit", "criterion", "points", "max_points", "evidence"]
@@ -447,6 +478,7 @@ def sample_tables(
         office="衡阳县禁毒委员会办公室",
         deadline=DEADLINE,
         generated_at=generated_at,
+        cc=("市禁毒办", "县委政法委"),
     )
     return ReportTables(
         units=units_df,
@@ -455,4 +487,32 @@ def sample_tables(
         review=review,
         individuals=individuals,
         campaign=campaign,
+        integrity=integrity,
     )
+
+
+def _sample_findings(units) -> list[dict]:
+    """Two 疑点 of the second unit (a photo the first unit sent too, a 3-second video)."""
+    if len(units) < 2:
+        return []
+    first_unit, second_unit = units[0][0], units[1][0]
+    return [
+        dict(
+            unit=second_unit,
+            kind="same_photo_other_unit",
+            path=f"materials/{second_unit}/照片/活动1.jpg",
+            other_unit=first_unit,
+            other_path=f"materials/{first_unit}/照片/IMG_0001.jpg",
+            measure=2.0,
+            evidence=f"与{first_unit}报送的《IMG_0001.jpg》为同一张照片（哈希差异 2）",
+        ),
+        dict(
+            unit=second_unit,
+            kind="short_video",
+            path=f"materials/{second_unit}/视频/宣传.mp4",
+            other_unit="",
+            other_path="",
+            measure=3.0,
+            evidence="视频时长仅 3 秒，不足 10 秒",
+        ),
+    ]

@@ -1,0 +1,84 @@
+"""Line breaks for a document title: between words, never inside one (GB/T 9704 7.3.3).
+
+Chinese has no spaces, so words come from a segmenter (rjieba: the jieba dictionary in a small
+Rust extension). A quoted name (“衡阳群众”), a number with its measure word (2020年度) and
+punctuation stay with their neighbours. The lines are as even as the words allow and never
+wider than the line.
+"""
+
+from __future__ import annotations
+
+import itertools
+import unicodedata
+from functools import cache
+
+import rjieba
+
+_OPENING = set("“‘《（(〔【「『")
+_CLOSERS = set("”’》）)〕】」』")
+_CLOSING = _CLOSERS | set("，,。、；;：:！!？?·")
+
+
+def _width(text: str) -> float:
+    """Width in full-width characters (ASCII digits and letters are half)."""
+    return sum(1.0 if unicodedata.east_asian_width(c) in ("W", "F", "A") else 0.5 for c in text)
+
+
+def _glued(left: str, right: str, inside_quote: bool) -> bool:
+    """True when no break may fall between two adjacent segments."""
+    return (
+        inside_quote
+        or left[-1] in _OPENING
+        or right[0] in _CLOSING
+        or (left[-1].isdigit() and not right[0].isdigit() and _width(right[0]) == 1.0)
+        or (left[-1].isdigit() and right[0].isdigit())
+    )
+
+
+def words(title: str) -> list[str]:
+    """The title as unbreakable pieces."""
+    pieces: list[str] = []
+    depth = 0
+    for segment in rjieba.cut(title):
+        if pieces and _glued(pieces[-1], segment, depth > 0):
+            pieces[-1] += segment
+        else:
+            pieces.append(segment)
+        depth += sum(c in _OPENING for c in segment) - sum(
+            c in _CLOSING for c in segment if c in "”’》）)〕】」』"
+        )
+        depth = max(depth, 0)
+    return pieces
+
+
+def title_lines(title: str, capacity: float) -> list[str]:
+    """The fewest lines of at most ``capacity`` full-width characters, as even as possible
+    (ties: the lower lines longer, a trapezoid); a word wider than a line stands alone."""
+    pieces = words(title)
+    widths = [_width(p) for p in pieces]
+
+    @cache
+    def best(start: int, lines: int) -> tuple[float, tuple[int, ...]] | None:
+        """(widest line, break points) for pieces[start:] in exactly ``lines`` lines."""
+        if lines == 1:
+            total = sum(widths[start:])
+            return (total, ()) if total <= capacity or len(pieces) - start == 1 else None
+        found = None
+        width = 0.0
+        for end in range(start + 1, len(pieces)):
+            width += widths[end - 1]
+            if width > capacity and end - start > 1:
+                break
+            rest = best(end, lines - 1)
+            if rest is not None:
+                candidate = (max(width, rest[0]), (end, *rest[1]))
+                if found is None or candidate[0] <= found[0]:
+                    found = candidate  # later breaks win ties: shorter upper lines
+        return found
+
+    for count in range(1, len(pieces) + 1):
+        result = best(0, count)
+        if result is not None:
+            cuts = (0, *result[1], len(pieces))
+            return ["".join(pieces[a:b]) for a, b in itertools.pairwise(cuts)]
+    return [title]
