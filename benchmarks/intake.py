@@ -5,9 +5,18 @@ Not part of CI. Starts its own Dovecot (``tests/support/dovecot.py``), APPENDs a
 mailbox of unit submissions (photos, .docx reports, a few large videos), then measures in one
 run:
 
+Two mailbox shapes, each measured the same way (``--shape``):
+
+- ``photo`` (the shape of a real campaign, where photos dominate the file count): 500 mails of
+  about 200 MiB, 1–5 JPEG photos of 100–400 KB each, every 4th mail also a .docx report;
+- ``video``: 500 mails of about 300 MiB, photos and .docx as above plus a few 20–60 MiB videos.
+
 (a) raw baseline: imapclient as shipped (its imaplib debug level untouched), in a child
     process: login, select, UID SEARCH ALL, RFC822.SIZE, then BODY.PEEK[] of every message in
     batches of 50 UIDs / 32 MiB, discarded;
+(p) peer loop, as simple mail importers do it: the same fetch, then the standard library's
+    ``email`` parser (policy.default) on every message, every named leaf part decoded, written
+    to a file and hashed with sha256;
 (b) the product: ``python run_pipeline.py --config CFG once`` in a child process on the same
     mailbox with a fresh data folder; wall time, throughput and the child's peak RSS
     (``os.wait4``);
@@ -17,7 +26,8 @@ run:
 Figures are wall times of whole child processes (interpreter start included). MiB = 2**20 bytes;
 mailbox size = sum of RFC822.SIZE.
 
-    python benchmarks/intake.py                      # 500 mails / 300 MiB, idle N = 10,000
+    python benchmarks/intake.py                      # both shapes, idle N = 10,000
+    python benchmarks/intake.py --shape photo --skip-idle   # only the photo-heavy mailbox
     python benchmarks/intake.py --mails 100 --total-mb 60 --idle-mails 1000
     python benchmarks/intake.py --skip-idle --keep   # keep the temp dirs for inspection
     python benchmarks/intake.py --profile            # also profile (b) with cProfile (slower)
@@ -58,7 +68,10 @@ VIDEO_BUDGET = 0.5  # ... and videos take at most this share of --total-mb
 VIDEO_SIZES_MB = list(dict.fromkeys([60, 20, 40, 30, 50, 25, 45, 35, 55, *range(21, 60)]))
 UNITS_USED = 12
 TARGET_RATIO = 0.5
-TARGET_IDLE_MS = 100.0
+TARGET_IDLE_MS = 100.0  # extra cost of 10,000 known mails
+TARGET_IDLE_WALL_MS = 400  # an idle `once`, interpreter start included
+TARGET_IDLE_RSS = 60  # MiB, peak RSS of an idle `once`
+TARGET_INGEST_RATE = 1000  # mails/s, first `once` of 10,000 small mails
 START = time.perf_counter()
 
 
@@ -126,8 +139,9 @@ def run_child(cmd: list[str], label: str, cwd: Path | None = None, env=None) -> 
     return Child(figures["seconds"], figures["cpu_s"], figures["peak_rss_mib"], stdout, stderr)
 
 
-def raw_fetch_child(host: str, port: int, user: str) -> None:
-    """(a) in the child: imapclient exactly as shipped, fetch everything, discard it."""
+def fetch_all(host: str, port: int, user: str, sink) -> dict:
+    """imapclient exactly as shipped: fetch every message in the product's batches and hand
+    each one to ``sink(uid, raw)``; returns what was fetched."""
     from imapclient import IMAPClient
 
     started = time.perf_counter()
@@ -153,17 +167,47 @@ def raw_fetch_child(host: str, port: int, user: str) -> None:
     received = 0
     for batch in batches:
         response = client.fetch(batch, ["BODY.PEEK[]"])
-        received += sum(len(data[b"BODY[]"]) for data in response.values())
+        for uid, data in response.items():
+            received += len(data[b"BODY[]"])
+            sink(uid, data[b"BODY[]"])
         del response
     client.logout()
-    summary = {
+    return {
         "messages": len(uids),
         "bytes": sum(sizes.values()),
         "largest": max(sizes.values(), default=0),
         "received": received,
         "seconds_inside": time.perf_counter() - started,
     }
-    print(json.dumps(summary))
+
+
+def raw_fetch_child(host: str, port: int, user: str) -> None:
+    """(a) in the child: fetch everything, discard it."""
+    print(json.dumps(fetch_all(host, port, user, lambda uid, raw: None)))
+
+
+def peer_loop_child(host: str, port: int, user: str, out: str) -> None:
+    """(p) in the child: fetch, parse with the standard library, write and hash every file."""
+    import email
+    import hashlib
+    from email import policy
+
+    folder = Path(out)
+    files = 0
+
+    def sink(uid: int, raw: bytes) -> None:
+        nonlocal files
+        message = email.message_from_bytes(raw, policy=policy.default)
+        for n, part in enumerate(message.walk()):
+            if part.is_multipart() or not part.get_filename():
+                continue
+            data = part.get_payload(decode=True) or b""
+            (folder / f"{uid}-{n}").write_bytes(data)
+            hashlib.sha256(data).hexdigest()
+            files += 1
+
+    summary = fetch_all(host, port, user, sink)
+    print(json.dumps({**summary, "files": files}))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,15 +271,27 @@ class Loaded:
     per_mail: Counter[int] = field(default_factory=Counter)  # photos per photo mail
 
 
-def load_submissions(server, user: str, mails: int, total_mb: float) -> Loaded:
+# (width, height, JPEG quality) of the photo pools: the video shape keeps the first measured
+# mailbox; the photo shape gives photos of 100-400 KB, as phones and WeChat send them.
+POOLS = {
+    "video": [
+        (w, h, 82) for w, h in [(640, 480), (800, 600), (960, 720), (1024, 768), (1280, 960)]
+    ],
+    "photo": [(960, 720, 84), (1024, 768, 82), (1280, 960, 80), (1280, 960, 88), (1600, 1200, 82)],
+}
+SHAPES = {"photo": (500, 200.0), "video": (500, 300.0)}  # default (mails, MiB) per shape
+
+
+def load_submissions(server, user: str, mails: int, total_mb: float, shape: str) -> Loaded:
     """APPEND ``mails`` submissions of about ``total_mb`` MiB (RFC822) to ``user``'s INBOX."""
     from tests.support.files import big_video, docx, jpeg
     from tests.support.mails import Att, Mail
 
     units = registered_units(UNITS_USED)
-    rnd = random.Random("intake-benchmark")
-    sizes = [(640, 480), (800, 600), (960, 720), (1024, 768), (1280, 960)]
-    pool = [jpeg(*sizes[i % len(sizes)], seed=1000 + i, quality=82) for i in range(JPEG_POOL)]
+    rnd = random.Random(f"intake-benchmark-{shape}")
+    sizes = POOLS[shape]
+    pool = [jpeg(*sizes[i % len(sizes)][:2], seed=1000 + i, quality=sizes[i % len(sizes)][2])
+            for i in range(JPEG_POOL)]  # fmt: skip
     jpeg_mail = mail_size_estimate(sum(len(p) for p in pool) // len(pool)) - 2048
     reports = {
         unit: docx(
@@ -249,7 +305,7 @@ def load_submissions(server, user: str, mails: int, total_mb: float) -> Loaded:
         for unit, _ in units
     }
     total_bytes = int(total_mb * MiB)
-    videos = plan_videos(mails, total_bytes) if mails > 1 else []
+    videos = plan_videos(mails, total_bytes) if mails > 1 and shape == "video" else []
     video_at = {round((k + 0.5) * mails / len(videos)): mb for k, mb in enumerate(videos)}
     left_bytes = total_bytes - sum(mail_size_estimate(mb * MiB) for mb in videos)
     left_mails = mails - len(video_at)
@@ -376,10 +432,176 @@ def print_profile(path: Path, top: int = 20) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclass
+class ShapeRun:
+    """The figures of (a), (p) and (b) on one mailbox shape."""
+
+    shape: str
+    loaded: Loaded
+    raw: Child
+    peer: Child
+    product: Child
+    mib: float
+    largest_mib: float
+    files: int  # files the peer loop wrote
+
+
+def measure_shape(server, work: Path, env, shape: str, mails: int, total_mb: float, profile):
+    """Build one mailbox and run (a), (p) and (b) on it."""
+    from tests.support.project import write_config
+
+    account = server.account(f"bench{shape}")
+    say(f"[{shape}] building and appending {mails} mails, about {total_mb:g} MiB ...")
+    loaded = load_submissions(server, account.username, mails, total_mb, shape)
+    mix = ", ".join(f"{k}: {n}" for k, n in sorted(loaded.per_mail.items()))
+    say(
+        f"[{shape}] mailbox: {loaded.messages} mails, {loaded.bytes / MiB:.1f} MiB, largest "
+        f"{loaded.largest / MiB:.1f} MiB; {loaded.photos} photos, {loaded.docx} .docx, videos "
+        f"of {loaded.videos} MiB; mails by number of photos: {mix}"
+    )
+    fetch_args = [server.host, str(server.imap_port), account.username]
+    raw_env = {**os.environ, "BENCH_IMAP_PASSWORD": server.password}
+    say(f"[{shape}] (a) raw imapclient fetch (as shipped) ...")
+    me = str(Path(__file__).resolve())
+    raw = run_child([sys.executable, me, "--raw-fetch-child", *fetch_args], "(a)", env=raw_env)
+    info = json.loads(raw.stdout.strip().splitlines()[-1])
+    if info["received"] != info["bytes"] or info["messages"] != loaded.messages:
+        print(f"  WARNING: raw fetch got {info}, expected {loaded.messages} mails")
+    mib = info["bytes"] / MiB
+    say(f"    {raw.seconds:.2f} s, {mib / raw.seconds:.1f} MiB/s, RSS {raw.peak_rss_mib:.0f} MiB")
+    say(f"[{shape}] (p) peer loop: fetch + stdlib email + write + sha256 ...")
+    out = work / f"peer-{shape}"
+    out.mkdir()
+    cmd = [sys.executable, me, "--peer-loop-child", *fetch_args, str(out)]
+    peer = run_child(cmd, "(p)", env=raw_env)
+    files = json.loads(peer.stdout.strip().splitlines()[-1])["files"]
+    shutil.rmtree(out, ignore_errors=True)
+    say(f"    {peer.seconds:.2f} s, {mib / peer.seconds:.1f} MiB/s, {files} files written")
+    say(f"[{shape}] (b) run_pipeline.py once, fresh data folder ...")
+    config = write_config(work / f"product-{shape}", account)
+    product = run_once(config, env, "(b) product once")
+    check_new(product, loaded.messages, "(b)")
+    if "处理失败" in product.stdout:
+        print("  WARNING: the product reported failed mails")
+    say(
+        f"    {product.seconds:.2f} s, {mib / product.seconds:.1f} MiB/s, "
+        f"RSS {product.peak_rss_mib:.0f} MiB"
+    )
+    if profile:
+        say(f"[{shape}] (b) again under cProfile (fresh data folder; timings not used) ...")
+        prof = work / f"product-{shape}.prof"
+        run_once(write_config(work / f"profile-{shape}", account), env, "(b) cProfile", prof)
+        print_profile(prof)
+    return ShapeRun(shape, loaded, raw, peer, product, mib, info["largest"] / MiB, files)
+
+
+@dataclass
+class IdleRun:
+    mails: int
+    ingest: Child
+    big: list[Child]
+    empty: list[Child]
+
+
+def measure_idle(server, work: Path, env, count: int) -> IdleRun:
+    """(c): the first ingest of ``count`` small mails, then idle polls against an empty box."""
+    from tests.support.project import write_config
+
+    big = server.account("idlebig")
+    empty = server.account("idleempty")
+    say(f"(c) appending {count} small mails ...")
+    tiny = load_tiny(server, big.username, count)
+    say(f"    {tiny / MiB:.1f} MiB, no attachments")
+    config_big = write_config(work / "idle-big", big)
+    config_empty = write_config(work / "idle-empty", empty)
+    say(f"    first once: ingesting {count} mails ...")
+    first = run_once(config_big, env, "(c) first once (ingest)")
+    check_new(first, count, "(c) ingest")
+    say(f"    ingested in {first.seconds:.1f} s ({count / first.seconds:.0f} mails/s)")
+    run_once(config_empty, env, "(c) first once (empty)")
+    for config_c in (config_big, config_empty):  # a warm-up poll that finds nothing
+        check_new(run_once(config_c, env, "(c) warm-up once"), 0, "(c) warm-up")
+    runs: dict[str, list[Child]] = {"big": [], "empty": []}
+    for i in range(IDLE_RUNS):  # alternate, so drifting machine load hits both alike
+        for key, config_c in (("big", config_big), ("empty", config_empty)):
+            child = run_once(config_c, env, f"(c) idle once ({key})")
+            check_new(child, 0, "(c) idle")
+            runs[key].append(child)
+        say(
+            f"    run {i + 1}/{IDLE_RUNS}: {runs['big'][-1].seconds * 1000:.0f} ms vs "
+            f"{runs['empty'][-1].seconds * 1000:.0f} ms"
+        )
+    return IdleRun(count, first, runs["big"], runs["empty"])
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def shape_rows(run: ShapeRun) -> list[tuple[str, str, str, str, str]]:
+    rate = {
+        k: run.mib / c.seconds for k, c in (("a", run.raw), ("p", run.peer), ("b", run.product))
+    }
+    rss_target = 2 * run.largest_mib + 150
+    rows = []
+    for key, label, child in (
+        ("a", "(a) raw imapclient fetch, as shipped", run.raw),
+        ("p", "(p) peer loop: + stdlib email, write, sha256", run.peer),
+        ("b", "(b) run_pipeline.py once", run.product),
+    ):
+        rows.append((label, f"{child.seconds:.2f} s", f"{child.cpu_s:.2f} s", "", ""))
+        rows.append(("    throughput", f"{rate[key]:.1f} MiB/s", "", "", ""))
+        rows.append(("    peak RSS", f"{child.peak_rss_mib:.0f} MiB", "", "", ""))
+    b_a, p_a, b_p = rate["b"] / rate["a"], rate["p"] / rate["a"], rate["b"] / rate["p"]
+    rows += [
+        ("ratio p/a (peer loop / raw)", f"{p_a:.2f}", "", "", ""),
+        ("ratio b/a (product / raw)", f"{b_a:.2f}", "", f">= {TARGET_RATIO}",
+         verdict(b_a >= TARGET_RATIO)),
+        ("ratio b/p (product / peer loop)", f"{b_p:.2f}", "", "> 1", verdict(b_p > 1)),
+        ("peak RSS of (b)", f"{run.product.peak_rss_mib:.0f} MiB", "",
+         f"<= {rss_target:.0f} MiB", verdict(run.product.peak_rss_mib <= rss_target)),
+    ]  # fmt: skip
+    return rows
+
+
+def idle_rows(idle: IdleRun) -> list[tuple[str, str, str, str, str]]:
+    n = f"{idle.mails:,}"
+    big_ms = statistics.median(c.seconds * 1000 for c in idle.big)
+    empty_ms = statistics.median(c.seconds * 1000 for c in idle.empty)
+    big_cpu = statistics.median(c.cpu_s * 1000 for c in idle.big)
+    empty_cpu = statistics.median(c.cpu_s * 1000 for c in idle.empty)
+    rss = max(c.peak_rss_mib for c in idle.big + idle.empty)
+    rate = idle.mails / idle.ingest.seconds
+    return [
+        (f"(c) first once, ingest {n} small mails", f"{idle.ingest.seconds:.1f} s",
+         f"{idle.ingest.cpu_s:.1f} s", "", ""),
+        ("    ingest rate", f"{rate:.0f} mails/s", "", f">= {TARGET_INGEST_RATE}",
+         verdict(rate >= TARGET_INGEST_RATE)),
+        (f"    idle once, {n} known mails", f"{big_ms:.0f} ms", f"{big_cpu:.0f} ms",
+         f"<= {TARGET_IDLE_WALL_MS} ms", verdict(big_ms <= TARGET_IDLE_WALL_MS)),
+        ("    idle once, empty mailbox", f"{empty_ms:.0f} ms", f"{empty_cpu:.0f} ms",
+         f"<= {TARGET_IDLE_WALL_MS} ms", verdict(empty_ms <= TARGET_IDLE_WALL_MS)),
+        (f"    extra cost of {n} known mails", f"{big_ms - empty_ms:+.0f} ms",
+         f"{big_cpu - empty_cpu:+.0f} ms", f"< {TARGET_IDLE_MS:.0f} ms",
+         verdict(big_ms - empty_ms < TARGET_IDLE_MS)),
+        ("    idle once, peak RSS (max of runs)", f"{rss:.0f} MiB", "",
+         f"<= {TARGET_IDLE_RSS} MiB", verdict(rss <= TARGET_IDLE_RSS)),
+    ]  # fmt: skip
+
+
+def print_table(title: str, rows: list[tuple[str, str, str, str, str]]) -> None:
+    print(title)
+    width = max(len(r[0]) for r in rows)
+    print(f"{'figure':<{width}}  {'wall':>12}  {'CPU':>9}  {'target':<13}  verdict")
+    for name, value, cpu, target, ok in rows:
+        print(f"{name:<{width}}  {value:>12}  {cpu:>9}  {target:<13}  {ok}".rstrip())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mails", type=int, default=500, help="mails in the mailbox (500)")
-    parser.add_argument("--total-mb", type=float, default=300, help="its size in MiB (300)")
+    parser.add_argument("--shape", choices=["photo", "video", "both"], default="both")
+    parser.add_argument("--mails", type=int, help="mails per mailbox (500)")
+    parser.add_argument("--total-mb", type=float, help="its size in MiB (photo 200, video 300)")
     parser.add_argument("--idle-mails", type=int, default=10_000, help="N for (c) (10000)")
     parser.add_argument("--skip-idle", action="store_true", help="skip (c)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dirs")
@@ -388,7 +610,6 @@ def main() -> int:
 
     sys.path.insert(0, str(REPO))
     from tests.support import dovecot as dovecot_support
-    from tests.support.project import write_config
 
     if not dovecot_support.dovecot_available():
         print("Dovecot is not installed (/usr/sbin/dovecot, /usr/bin/doveadm)")
@@ -399,85 +620,20 @@ def main() -> int:
     env = product_env(server.password)
     say(f"Dovecot on 127.0.0.1:{server.imap_port} ({server.dir}); work dir {work}")
     load_before = os.getloadavg()
-    figures: dict[str, float] = {}
+    shapes = ["photo", "video"] if args.shape == "both" else [args.shape]
+    runs: list[ShapeRun] = []
+    idle: IdleRun | None = None
     try:
-        # ------------------------------------------------------------- (a) and (b)
-        account = server.account("bench")
-        say(f"building and appending {args.mails} mails, about {args.total_mb:g} MiB ...")
-        loaded = load_submissions(server, account.username, args.mails, args.total_mb)
-        say(
-            f"mailbox: {loaded.messages} mails, {loaded.bytes / MiB:.1f} MiB, largest "
-            f"{loaded.largest / MiB:.1f} MiB; {loaded.photos} photos, {loaded.docx} .docx, "
-            f"videos of {loaded.videos} MiB"
-        )
-        if loaded.bytes < 0.9 * args.total_mb * MiB:
-            say("  (short of --total-mb: at most 5 photos per mail; raise --mails)")
-        mix = ", ".join(f"{k}: {n}" for k, n in sorted(loaded.per_mail.items()))
-        say(f"mails by number of photos: {mix}")
-        say("(a) raw imapclient fetch (as shipped) in a child process ...")
-        raw_env = {**os.environ, "BENCH_IMAP_PASSWORD": server.password}
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--raw-fetch-child"]
-        cmd += [server.host, str(server.imap_port), account.username]
-        raw = run_child(cmd, "(a) raw fetch", env=raw_env)
-        info = json.loads(raw.stdout.strip().splitlines()[-1])
-        if info["received"] != info["bytes"] or info["messages"] != loaded.messages:
-            print(f"  WARNING: raw fetch got {info}, expected {loaded.messages} mails")
-        mib = info["bytes"] / MiB
-        largest_mib = info["largest"] / MiB
-        say(
-            f"    {raw.seconds:.2f} s ({raw.cpu_s:.2f} s CPU), {mib / raw.seconds:.1f} MiB/s, "
-            f"peak RSS {raw.peak_rss_mib:.0f} MiB"
-        )
-
-        say("(b) run_pipeline.py once on the same mailbox, fresh data folder ...")
-        config = write_config(work / "product", account)
-        product = run_once(config, env, "(b) product once")
-        check_new(product, loaded.messages, "(b)")
-        if "处理失败" in product.stdout:
-            print("  WARNING: the product reported failed mails")
-        say(
-            f"    {product.seconds:.2f} s ({product.cpu_s:.2f} s CPU), "
-            f"{mib / product.seconds:.1f} MiB/s, peak RSS {product.peak_rss_mib:.0f} MiB"
-        )
-        figures.update(a_s=raw.seconds, a_cpu=raw.cpu_s, a_rss=raw.peak_rss_mib)
-        figures.update(b_s=product.seconds, b_cpu=product.cpu_s, b_rss=product.peak_rss_mib)
-        if args.profile:
-            say("(b) again under cProfile (fresh data folder; timings not used) ...")
-            config_p = write_config(work / "product-profile", account)
-            prof = work / "product.prof"
-            run_once(config_p, env, "(b) under cProfile", profile=prof)
-            print_profile(prof)
-
-        # ------------------------------------------------------------------ (c)
-        if not args.skip_idle:
-            big = server.account("idlebig")
-            empty = server.account("idleempty")
-            say(f"(c) appending {args.idle_mails} small mails ...")
-            tiny = load_tiny(server, big.username, args.idle_mails)
-            say(f"    {tiny / MiB:.1f} MiB, no attachments")
-            config_big = write_config(work / "idle-big", big)
-            config_empty = write_config(work / "idle-empty", empty)
-            say(f"    first once: ingesting {args.idle_mails} mails (takes a while) ...")
-            first = run_once(config_big, env, "(c) first once (ingest)")
-            check_new(first, args.idle_mails, "(c) ingest")
-            say(f"    ingested in {first.seconds:.1f} s")
-            figures["c_ingest_s"] = first.seconds
-            run_once(config_empty, env, "(c) first once (empty)")
-            for config_c in (config_big, config_empty):  # a warm-up poll that finds nothing
-                check_new(run_once(config_c, env, "(c) warm-up once"), 0, "(c) warm-up")
-            runs: dict[str, list[Child]] = {"big": [], "empty": []}
-            for i in range(IDLE_RUNS):  # alternate, so drifting machine load hits both alike
-                for key, config_c in (("big", config_big), ("empty", config_empty)):
-                    child = run_once(config_c, env, f"(c) idle once ({key})")
-                    check_new(child, 0, "(c) idle")
-                    runs[key].append(child)
-                say(
-                    f"    run {i + 1}/{IDLE_RUNS}: {runs['big'][-1].seconds * 1000:.0f} ms vs "
-                    f"{runs['empty'][-1].seconds * 1000:.0f} ms"
+        for shape in shapes:
+            mails, total_mb = SHAPES[shape]
+            runs.append(
+                measure_shape(
+                    server, work, env, shape, args.mails or mails, args.total_mb or total_mb,
+                    args.profile,
                 )
-            for key, children in runs.items():
-                figures[f"c_{key}_ms"] = statistics.median(c.seconds * 1000 for c in children)
-                figures[f"c_{key}_cpu"] = statistics.median(c.cpu_s * 1000 for c in children)
+            )  # fmt: skip
+        if not args.skip_idle:
+            idle = measure_idle(server, work, env, args.idle_mails)
     finally:
         if args.keep:
             server.stop()
@@ -487,57 +643,25 @@ def main() -> int:
             server.close()
             shutil.rmtree(work, ignore_errors=True)
 
-    # ---------------------------------------------------------------------- report
     load_after = os.getloadavg()
-    rss_target = 2 * largest_mib + 150
-    a_rate, b_rate = mib / figures["a_s"], mib / figures["b_s"]
-    ratio = b_rate / a_rate
-
-    def verdict(ok: bool) -> str:
-        return "met" if ok else "MISSED"
-
-    rows = [
-        ("(a) raw imapclient fetch, as shipped", f"{figures['a_s']:.2f} s",
-         f"{figures['a_cpu']:.2f} s", "", ""),
-        ("    throughput", f"{a_rate:.1f} MiB/s", "", "", ""),
-        ("    peak RSS", f"{figures['a_rss']:.0f} MiB", "", "", ""),
-        ("(b) run_pipeline.py once", f"{figures['b_s']:.2f} s",
-         f"{figures['b_cpu']:.2f} s", "", ""),
-        ("    throughput", f"{b_rate:.1f} MiB/s", "", "", ""),
-        ("    throughput ratio b/a", f"{ratio:.2f}", "", f">= {TARGET_RATIO}",
-         verdict(ratio >= TARGET_RATIO)),
-        ("    peak RSS", f"{figures['b_rss']:.0f} MiB", "", f"< {rss_target:.0f} MiB",
-         verdict(figures["b_rss"] < rss_target)),
-    ]  # fmt: skip
-    if "c_big_ms" in figures:
-        n = f"{args.idle_mails:,}"
-        extra = figures["c_big_ms"] - figures["c_empty_ms"]
-        extra_cpu = figures["c_big_cpu"] - figures["c_empty_cpu"]
-        rows += [
-            (f"(c) first once, ingest {n} small mails", f"{figures['c_ingest_s']:.1f} s", "",
-             "", ""),
-            (f"    idle once, {n} known mails", f"{figures['c_big_ms']:.0f} ms",
-             f"{figures['c_big_cpu']:.0f} ms", "", ""),
-            ("    idle once, empty mailbox", f"{figures['c_empty_ms']:.0f} ms",
-             f"{figures['c_empty_cpu']:.0f} ms", "", ""),
-            (f"    extra cost of {n} known mails", f"{extra:+.0f} ms", f"{extra_cpu:+.0f} ms",
-             f"< {TARGET_IDLE_MS:.0f} ms", verdict(extra < TARGET_IDLE_MS)),
-        ]  # fmt: skip
     print()
     print(
-        f"intake benchmark: {loaded.messages} mails, {mib:.1f} MiB (largest mail "
-        f"{largest_mib:.1f} MiB; videos {loaded.videos} MiB), {loaded.photos} photos, "
-        f"{loaded.docx} .docx"
-    )
-    print(
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
-        f"{load_before[0]:.1f} before / {load_after[0]:.1f} after; "
-        f"(c) = median of {IDLE_RUNS} runs; wall time decides the verdicts"
+        f"{load_before[0]:.1f} before / {load_after[0]:.1f} after; (c) = median of {IDLE_RUNS} "
+        "runs; wall time decides the verdicts"
     )
-    width = max(len(r[0]) for r in rows)
-    print(f"{'figure':<{width}}  {'wall':>12}  {'CPU':>9}  {'target':<12}  verdict")
-    for name, value, cpu, target, ok in rows:
-        print(f"{name:<{width}}  {value:>12}  {cpu:>9}  {target:<12}  {ok}".rstrip())
+    for run in runs:
+        loaded = run.loaded
+        print()
+        print_table(
+            f"[{run.shape}] {loaded.messages} mails, {run.mib:.1f} MiB (largest mail "
+            f"{run.largest_mib:.1f} MiB), {run.files} files: {loaded.photos} photos, "
+            f"{loaded.docx} .docx, videos {loaded.videos} MiB",
+            shape_rows(run),
+        )
+    if idle is not None:
+        print()
+        print_table("[idle] polls that find nothing", idle_rows(idle))
     return 0
 
 
@@ -546,5 +670,8 @@ if __name__ == "__main__":
         sys.exit(launch(sys.argv[2], sys.argv[3:]))
     if len(sys.argv) == 5 and sys.argv[1] == "--raw-fetch-child":
         raw_fetch_child(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+        sys.exit(0)
+    if len(sys.argv) == 6 and sys.argv[1] == "--peer-loop-child":
+        peer_loop_child(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5])
         sys.exit(0)
     sys.exit(main())
