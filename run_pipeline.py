@@ -22,8 +22,6 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from parsers.tools import find_tools
-from pipeline import corrections, doctor
 from pipeline.config import Config, ConfigError, load_config
 from pipeline.dates import parse_moment
 from pipeline.faults import EXIT_CONFIG, EXIT_DATA, EXIT_UNEXPECTED, describe
@@ -36,7 +34,7 @@ from pipeline.jobs import (
     run_reprocess,
     run_watch,
 )
-from pipeline.reports import ALERT_AFTER, ReportSummary, current_tables
+from pipeline.reports import ALERT_AFTER, ReportSummary
 from pipeline.terminal import ArgumentParser, setup_logging
 
 log = logging.getLogger("pipeline")
@@ -146,6 +144,9 @@ CORRECTION_COMMANDS = (
 
 def _correction(args: argparse.Namespace, now: datetime, config: Config):
     """The correction a command line asks for, as ``apply(ledger, ctx) -> message``."""
+    from pipeline import corrections  # the sorting stack: loaded by the commands that need it
+    from pipeline.tables import current_tables
+
     reason, tz = args.reason, now.tzinfo
     match args.command:
         case "confirm-scores":
@@ -357,6 +358,9 @@ def _quiet_unraisable(unraisable) -> None:
 
 def _doctor(config_path: Path) -> int:
     """List tools and settings with their fixes; exit 0 unless the config itself is unusable."""
+    from parsers.tools import find_tools
+    from pipeline import doctor
+
     try:
         config = load_config(config_path)
     except ConfigError as exc:

@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from parsers.media import WINDOWS, measure_image, measure_video
 from parsers.tools import find_tools
 from pipeline.media import workers
-from scoring.integrity import IntegrityConfig, photo_findings, text_findings
+from scoring.integrity import photo_findings, text_findings
+from scoring.rubric import IntegrityConfig
 from tests.support import files
 
 

@@ -24,7 +24,7 @@ from outputs.dashboard import dashboard_view
 from outputs.tables import ReportTables
 from parsers.units import Registry, load_registry
 from pipeline.config import Config
-from pipeline.reports import CORRECTION_LABELS, SENT_LABELS, SENT_STATUS, build_tables
+from pipeline.tables import CORRECTION_LABELS, SENT_LABELS, SENT_STATUS, build_tables
 
 Clock = Callable[[], datetime]
 MESSAGE_STATUS = {

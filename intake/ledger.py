@@ -13,10 +13,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from portable.names import name_key
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -770,6 +772,8 @@ class Ledger:
             "media",
         ):
             raise ValueError(table)
+        import pandas as pd  # reports only: an idle poll never loads it
+
         return pd.read_sql_query(f"SELECT * FROM {table} ORDER BY 1", self._db)
 
     def dump(self) -> str:

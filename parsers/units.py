@@ -9,15 +9,13 @@ identical names such as 金兰镇 / 金溪镇 must not be merged silently.
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import pandas as pd
-from rapidfuzz import fuzz, process
 
 _STRIP = re.compile(r"[\s\W_]+", re.UNICODE)
 _PREFIXES = ("衡阳县",)
@@ -107,12 +105,14 @@ class Registry:
         if len(query) < 2:
             return []
         choices = {unit.name: normalise(unit.name) for unit in self.units}
+        from rapidfuzz import fuzz, process  # only when staff need candidates
+
         found = process.extract(query, choices, scorer=fuzz.partial_ratio, limit=limit)
         return [name for _, score, name in found if score >= 75]
 
 
 def _split(value: object) -> tuple[str, ...]:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if value is None:
         return ()
     parts = re.split(r"[;；,，、\s]+", str(value))
     return tuple(part.strip() for part in parts if part.strip())
@@ -144,31 +144,29 @@ def load_registry(path: Path) -> Registry:
     """Read the units file as Excel/WPS save it on Chinese Windows: CSV in UTF-8 (with or
     without BOM), GBK/GB18030 or UTF-16, or .xlsx; English or Chinese column headers (unit,
     category, aliases, emails / 单位名称 or 单位, 类别, 别名, 邮箱). Every cell is a string."""
-    frame = _read_table(Path(path))
-    header = _header_row(frame)
+    table = _read_table(Path(path))
+    header = _header_row(table)
     if header is None:
         raise RegistryError(
             f"单位名录 {path} 缺少 unit 列（即单位名称：表头需有 unit 或 单位名称/单位；"
             "可选列：类别、别名、邮箱 / category, aliases, emails）"
         )
     columns = {}
-    for index, cell in enumerate(frame.iloc[header]):
+    for index, cell in enumerate(table[header]):
         column = _KEYS.get(_header_key(cell))
         if column and column not in columns:
             columns[column] = index
-    rows = frame.iloc[header + 1 :]
-    return _registry(path, rows, columns)
+    return _registry(path, table[header + 1 :], columns)
 
 
-def _registry(path: Path, rows: pd.DataFrame, columns: dict[str, int]) -> Registry:
+def _registry(path: Path, rows: list[list[str]], columns: dict[str, int]) -> Registry:
     def cell(row: list[str], column: str) -> str:
         index = columns.get(column)
         return row[index] if index is not None and index < len(row) else ""
 
     units = []
     seen: dict[str, str] = {}
-    for row in rows.itertuples(index=False):
-        values = ["" if v is None else str(v) for v in row]
+    for values in rows:
         name = unicodedata.normalize("NFKC", cell(values, "unit")).strip()
         if not name:
             continue
@@ -184,28 +182,48 @@ def _registry(path: Path, rows: pd.DataFrame, columns: dict[str, int]) -> Regist
     return Registry(tuple(units))
 
 
-def _header_row(frame: pd.DataFrame) -> int | None:
-    for index in range(min(_HEADER_ROWS, len(frame))):
-        if any(_KEYS.get(_header_key(cell)) == "unit" for cell in frame.iloc[index]):
+def _header_row(table: list[list[str]]) -> int | None:
+    for index in range(min(_HEADER_ROWS, len(table))):
+        if any(_KEYS.get(_header_key(cell)) == "unit" for cell in table[index]):
             return index
     return None
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    """The file's first sheet (or the CSV) as strings, no header interpretation yet."""
+def _xlsx_rows(path: Path) -> list[list[str]]:
+    """The first sheet's cells as text (numbers as Excel shows them: 12, not 12.0)."""
+    from openpyxl import load_workbook  # only for .xlsx units files
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheet = book.worksheets[0]
+        return [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        book.close()
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _read_table(path: Path) -> list[list[str]]:
+    """The file's first sheet (or the CSV) as rows of strings, no header interpretation yet.
+
+    The standard library's csv module and openpyxl (for .xlsx) read it: the units file is read
+    at every start, and a table library would cost most of an idle poll."""
     suffix = path.suffix.lower()
     if suffix in (".xls", ".et"):
         raise RegistryError(f"单位名录 {path} 是旧版表格格式（{suffix}），{_SAVE_AS}")
     try:
         if suffix in (".xlsx", ".xlsm"):
-            frame = pd.read_excel(path, dtype=str, header=None, keep_default_na=False)
-        else:
-            text = _decode_csv(path.read_bytes(), path)
-            first = text.split("\n", 1)[0]
-            sep = "\t" if "\t" in first and "," not in first else ","
-            frame = pd.read_csv(
-                io.StringIO(text), dtype=str, header=None, keep_default_na=False, sep=sep
-            )
+            return _xlsx_rows(path)
+        text = _decode_csv(path.read_bytes(), path)
+        first = text.split("\n", 1)[0]
+        sep = "\t" if "\t" in first and "," not in first else ","
+        return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=sep)]
     except RegistryError:
         raise
     except FileNotFoundError:
@@ -215,7 +233,6 @@ def _read_table(path: Path) -> pd.DataFrame:
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise RegistryError(f"单位名录 {path} 无法读取（{detail}），{_SAVE_AS}") from exc
-    return frame.fillna("")
 
 
 def _decode_csv(raw: bytes, path: Path) -> str:

@@ -21,8 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from scoring.integrity import IntegrityConfig
-from scoring.rubric import ScoringConfig
+from scoring.rubric import IntegrityConfig, ScoringConfig
 
 
 class ConfigError(Exception):
@@ -392,7 +391,8 @@ def _read(path: Path) -> object:
     except UnicodeDecodeError:
         text = data.decode("gb18030", errors="replace")
     try:
-        return yaml.safe_load(text)
+        # libyaml's safe loader when PyYAML has it: the config is read at every poll
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         hint = _WINDOWS_PATH_HINT if "\\" in text else ""
         raise ConfigError(describe_yaml(path, exc) + hint) from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import shutil
 import sys
@@ -13,16 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import schedule
 from filelock import FileLock, Timeout
-from tqdm import tqdm
 
-from intake.folder import FolderSource
-from intake.imap import ImapSource
 from intake.ledger import Ledger
 from intake.models import IntakeError
-from parsers.archives import ArchiveLimits
-from parsers.sort import SortRules
 from parsers.tools import find_tools
 from parsers.units import Registry, load_registry
 from pipeline.config import Config, ConfigError
@@ -42,7 +37,6 @@ from pipeline.reports import (
     FAILURES,
     LAST_FAILURE,
     ReportSummary,
-    build_tables,
     reports_current,
     write_reports,
 )
@@ -119,6 +113,10 @@ def worker(config: Config) -> Iterator[tuple[Ledger, Registry]]:
 
 
 def _context(config: Config, registry: Registry) -> Context:
+    # The sorting stack (archives, documents, images) loads only when a message is processed.
+    from parsers.archives import ArchiveLimits
+    from parsers.sort import SortRules
+
     s = config.sorting
     rules = SortRules(
         keywords={k: tuple(v) for k, v in s.keywords.items()},
@@ -143,7 +141,11 @@ def _context(config: Config, registry: Registry) -> Context:
 
 def _source(config: Config):
     if config.mailbox.source == "folder":
+        from intake.folder import FolderSource
+
         return FolderSource(config.mailbox.path)
+    from intake.imap import ImapSource
+
     return ImapSource(config.mailbox, config.mailbox.password())
 
 
@@ -161,24 +163,28 @@ def _tally(summary: PollSummary, outcome) -> None:
     summary.failed += outcome.status == "failed"
 
 
-def _take_new_mail(ledger: Ledger, config: Config, ctx: Context, summary, say, progress) -> None:
+def _progress_bar(pending: int):
+    """A terminal progress bar for a large poll; nothing (and no tqdm import) for a small one."""
+    if pending < PROGRESS_FROM:
+        return contextlib.nullcontext(None)
+    from tqdm import tqdm
+
+    return tqdm(total=pending, unit="封", desc="收取邮件", disable=None, file=sys.stderr)
+
+
+def _take_new_mail(ledger: Ledger, config: Config, ctx, summary, say, progress) -> None:
+    """``ctx()`` builds the sorting context when the first message needs it."""
     if say is not None and config.mailbox.source == "imap":
         say(f"正在连接邮箱 {config.mailbox.host}:{config.mailbox.port}…")
     with _source(config) as source:
         pending = source.count_new(ledger)
-        bar = tqdm(
-            total=pending,
-            unit="封",
-            desc="收取邮件",
-            disable=pending < PROGRESS_FROM or None,
-            file=sys.stderr,
-        )
-        with bar:
+        with _progress_bar(pending) as bar:
             if progress:
                 progress(0, pending)
             for done, mail in enumerate(source.new_mail(ledger), start=1):
-                _tally(summary, ingest(ledger, source, mail, ctx))
-                bar.update(1)
+                _tally(summary, ingest(ledger, source, mail, ctx()))
+                if bar is not None:
+                    bar.update(1)
                 if progress:
                     progress(done, max(pending, done))
         summary.notices.extend(f"注意：{line}，已跳过" for line in source.skipped_folders)
@@ -200,16 +206,16 @@ def _count_failure(ledger: Ledger, summary: PollSummary, exc: Exception) -> None
         log.warning("%d failed polls in a row", summary.failures)
 
 
-def _retry_failed(ledger: Ledger, config: Config, ctx: Context, summary: PollSummary) -> None:
+def _retry_failed(ledger: Ledger, config: Config, ctx, summary: PollSummary) -> None:
     handled = set(summary.messages)  # a mail that just failed waits for the next poll
-    for row in ledger.retryable(ctx.max_attempts):
+    for row in ledger.retryable(config.sorting.max_attempts):
         if row.id in handled:
             continue
         raw = (config.data_dir / row.raw_path).read_bytes()
         retried = ledger.begin_message(
             row.sha256, row.raw_path, len(raw), row.received_at, row.time_source
         )
-        _tally(summary, process(ledger, retried, raw, ctx))
+        _tally(summary, process(ledger, retried, raw, ctx()))
 
 
 def poll(
@@ -222,7 +228,7 @@ def poll(
     ``say`` receives progress lines for a person (the connection attempt); ``progress(done,
     total)`` hears about every mail taken (the console shows it).
     """
-    ctx = _context(config, registry)
+    ctx = functools.cache(lambda: _context(config, registry))  # for the first message only
     summary = PollSummary()
     try:
         _take_new_mail(ledger, config, ctx, summary, say, progress)
@@ -253,9 +259,16 @@ def _receipts(ledger: Ledger, registry: Registry, config: Config, summary, now) 
     owed = ledger.receipts_owed(int(ledger.get_state(RECEIPTS_FROM) or 1))
     if not owed:
         return
-    tables = build_tables(ledger, registry, config, now)
+    tables = _tables(ledger, registry, config, now)
     result = send_receipts(ledger, config, registry, tables, owed, now)
     summary.notices.append(_say_notify("回执", result, config))
+
+
+def _tables(ledger: Ledger, registry: Registry, config: Config, now: datetime):
+    """The report tables, for mail that quotes them (loads the table stack on first use)."""
+    from pipeline.tables import build_tables
+
+    return build_tables(ledger, registry, config, now)
 
 
 def _say_notify(kind: str, result: NotifyResult, config: Config) -> str:
@@ -272,13 +285,13 @@ def _daily(ledger: Ledger, registry: Registry, config: Config, now: datetime) ->
     reminders = config.notify.reminders
     if daily_due(ledger, "last_reminder_day", reminders.hour, now):
         if days_left(config, now) in reminders.days_before:
-            tables = build_tables(ledger, registry, config, now)
+            tables = _tables(ledger, registry, config, now)
             result = send_reminders(ledger, config, registry, tables, now)
             said.append(_say_notify("催报", result, config))
         mark_daily(ledger, "last_reminder_day", now)
     digest = config.notify.digest
     if digest.enabled and daily_due(ledger, "last_digest_day", digest.hour, now):
-        tables = build_tables(ledger, registry, config, now)
+        tables = _tables(ledger, registry, config, now)
         said.append(_say_notify("每日汇总", send_digest(ledger, config, tables, now), config))
         mark_daily(ledger, "last_digest_day", now)
     return said
@@ -321,7 +334,7 @@ def run_remind(
     """催报 now, to every unit not submitted or incomplete (``only``: just these units),
     respecting the interval."""
     with session(config) as (ledger, registry):
-        tables = build_tables(ledger, registry, config, now)
+        tables = _tables(ledger, registry, config, now)
         result = send_reminders(ledger, config, registry, tables, now, only)
         return _say_notify("催报", result, config), write_reports(ledger, registry, config, now)
 
@@ -398,6 +411,8 @@ def run_watch(
                 on_poll(summary)
             except Exception:  # a display problem must not end the worker either
                 log.exception("on_poll failed")
+
+        import schedule  # watch only
 
         scheduler = schedule.Scheduler()
         scheduler.every(config.schedule.poll_minutes).minutes.do(job)

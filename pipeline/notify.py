@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from intake.ledger import Ledger
 from outbox import REASONS, Outbox, PasswordMissing, SmtpSettings, allowed, no_reply_reason
@@ -19,9 +18,11 @@ from outbox import digest as compose_digest
 from outbox import receipt as compose_receipt
 from outbox import reminder as compose_reminder
 from outbox.address import addr_spec, from_addresses
-from outputs.tables import ReportTables
 from parsers.units import Registry
 from pipeline.config import Config
+
+if TYPE_CHECKING:
+    from outputs.tables import ReportTables
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +262,7 @@ def send_digest(ledger: Ledger, config: Config, tables: ReportTables, now: datet
     """每日汇总 to the office: what came in since the last digest and what is still missing."""
     since = ledger.get_state("last_digest_at") or (now - timedelta(days=1)).isoformat()
     new_messages, new_units = ledger.count_received_since(
-        pd.Timestamp(since).tz_convert("UTC").isoformat()
+        datetime.fromisoformat(since).astimezone(UTC).isoformat()
     )
     units = tables.units
     to = config.notify.digest.to or [office_address(config)]

@@ -7,18 +7,19 @@ import logging
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from intake.ledger import FileRecord, Ledger, MessageRow
 from intake.materials import Placer, move_into_place, remove_unreferenced
 from intake.models import RawMail
 from intake.rawstore import RawStore
 from parsers.headers import parse_header_block
-from parsers.mail import parse_mail
-from parsers.sort import DEFECT_LABELS, NATURE_LABELS, SortedMail, SortRules, sort_mail
 from parsers.units import Registry
 from pipeline.faults import data_folder_unusable
 from portable.names import relative_budget
+
+if TYPE_CHECKING:
+    from parsers.sort import SortedMail, SortRules
 
 log = logging.getLogger(__name__)
 MAX_DOCUMENT_TEXT = 200_000
@@ -132,6 +133,11 @@ def process(
     A failure of the mail (a parser bug it triggers) is recorded against it and retried later;
     a failure of the data folder (full, read-only) is raised: it fails the poll, not the mail.
     """
+    # The parsing, archive, document and image libraries load with the first message: a poll
+    # that finds nothing never pays for them.
+    from parsers.mail import parse_mail
+    from parsers.sort import sort_mail
+
     staging = ctx.data_dir / "tmp" / str(row.id)
     try:
         try:
@@ -173,6 +179,8 @@ def _uncount_attempt(ledger: Ledger, row: MessageRow) -> None:
 
 
 def _status(sorted_mail: SortedMail, unit: str | None, overrides: Overrides) -> tuple[str, str]:
+    from parsers.sort import DEFECT_LABELS, NATURE_LABELS
+
     if overrides.excluded:
         return "excluded", f"工作人员已排除：{overrides.excluded}"
     if overrides.unit is not None:

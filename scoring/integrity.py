@@ -25,66 +25,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contract import INTEGRITY_COLUMNS
+from scoring.rubric import SHINGLE, IntegrityConfig
 
-SHINGLE = 8  # characters per shingle
 QUOTE_CHARS = 60  # longest passage quoted in the evidence
-DEFAULT_LINK_EXPIRY = {
-    "mail.qq.com/cgi-bin/ftnExs_download": 30,
-    "wx.mail.qq.com/ftn/download": 30,
-    "iwx.mail.qq.com/ftn/": 30,
-    "mail.qq.com/ftn/": 30,
-}
-
-
-class IntegrityConfig(BaseModel):
-    """The ``integrity:`` section of config.yaml (SPEC "Contract additions (turn 2)")."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    reference_folders: list[Path] = Field(
-        default_factory=list, description="earlier years' material folders: pictures reused"
-    )
-    reference_texts: list[Path] = Field(
-        default_factory=list, description="the campaign notice, templates: text pasted back"
-    )
-    photo_window: tuple[date, date] | None = Field(
-        None, description="[start, end] of EXIF capture dates; default: the year to the deadline"
-    )
-    min_video_seconds: float = Field(10.0, ge=0, description="shorter videos are flagged")
-    photo_max_distance: int = Field(
-        10, ge=0, le=32, description="hash bits (of 64) two copies of one picture may differ in"
-    )
-    text_min_passage_chars: int = Field(
-        40, ge=SHINGLE, description="a shared passage is at least this long (letters, digits)"
-    )
-    text_min_share: float = Field(
-        0.2, gt=0, le=1, description="flag a document when shared passages cover this share"
-    )
-    link_expiry_days: dict[str, int] = Field(
-        default_factory=lambda: dict(DEFAULT_LINK_EXPIRY),
-        description="link host (part of the URL) → days until such a link expires",
-    )
-
-    @field_validator("photo_window")
-    @classmethod
-    def _ordered(cls, value: tuple[date, date] | None) -> tuple[date, date] | None:
-        if value is not None and value[0] > value[1]:
-            raise ValueError("photo_window: start must not be after end")
-        return value
-
-    def window(self, deadline: datetime) -> tuple[date, date]:
-        """The capture-date window: as configured, else 1 January of the deadline's year up to
-        the deadline's date."""
-        if self.photo_window is not None:
-            return self.photo_window
-        return date(deadline.year, 1, 1), deadline.date()
 
 
 FINDING_SORT = ("unit", "kind", "path", "other_unit", "other_path")

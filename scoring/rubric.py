@@ -18,6 +18,8 @@ substance     40      six work items 5 each; volunteers recruited 10 (target 50)
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -324,3 +326,56 @@ class ScoringConfig(_Strict):
             if score >= band.min_score - 1e-9:
                 return band.grade
         return self.grades[-1].grade
+
+
+SHINGLE = 8  # characters per shingle of the copied-text check (scoring/integrity.py)
+DEFAULT_LINK_EXPIRY = {
+    "mail.qq.com/cgi-bin/ftnExs_download": 30,
+    "wx.mail.qq.com/ftn/download": 30,
+    "iwx.mail.qq.com/ftn/": 30,
+    "mail.qq.com/ftn/": 30,
+}
+
+
+class IntegrityConfig(BaseModel):
+    """The ``integrity:`` section of config.yaml (SPEC "Contract additions (turn 2)")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reference_folders: list[Path] = Field(
+        default_factory=list, description="earlier years' material folders: pictures reused"
+    )
+    reference_texts: list[Path] = Field(
+        default_factory=list, description="the campaign notice, templates: text pasted back"
+    )
+    photo_window: tuple[date, date] | None = Field(
+        None, description="[start, end] of EXIF capture dates; default: the year to the deadline"
+    )
+    min_video_seconds: float = Field(10.0, ge=0, description="shorter videos are flagged")
+    photo_max_distance: int = Field(
+        10, ge=0, le=32, description="hash bits (of 64) two copies of one picture may differ in"
+    )
+    text_min_passage_chars: int = Field(
+        40, ge=SHINGLE, description="a shared passage is at least this long (letters, digits)"
+    )
+    text_min_share: float = Field(
+        0.2, gt=0, le=1, description="flag a document when shared passages cover this share"
+    )
+    link_expiry_days: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_LINK_EXPIRY),
+        description="link host (part of the URL) → days until such a link expires",
+    )
+
+    @field_validator("photo_window")
+    @classmethod
+    def _ordered(cls, value: tuple[date, date] | None) -> tuple[date, date] | None:
+        if value is not None and value[0] > value[1]:
+            raise ValueError("photo_window: start must not be after end")
+        return value
+
+    def window(self, deadline: datetime) -> tuple[date, date]:
+        """The capture-date window: as configured, else 1 January of the deadline's year up to
+        the deadline's date."""
+        if self.photo_window is not None:
+            return self.photo_window
+        return date(deadline.year, 1, 1), deadline.date()

@@ -11,7 +11,6 @@ import pytest
 from parsers.media import WINDOWS, ImageFacts, measure_image, measure_video
 from parsers.tools import find_tools
 from scoring.integrity import (
-    IntegrityConfig,
     capture_date_findings,
     find_all,
     link_findings,
@@ -19,6 +18,7 @@ from scoring.integrity import (
     text_findings,
     video_findings,
 )
+from scoring.rubric import IntegrityConfig
 from tests.support import files
 
 TZ = timezone(timedelta(hours=8))

@@ -291,7 +291,7 @@ def test_tables_built_between_report_runs_show_the_same_findings(campaign):
 
     from pipeline.config import load_config
     from pipeline.jobs import session
-    from pipeline.reports import build_tables
+    from pipeline.tables import build_tables
 
     config = load_config(campaign)
     with session(config) as (ledger, registry):

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from scoring import UNITS_TABLE_COLUMNS, StaffDecisions, evaluate
 from scoring.completeness import completeness
 from scoring.decisions import decide
+from scoring.evaluation import UNITS_TABLE_COLUMNS, StaffDecisions, evaluate
 from scoring.rubric import ScoringConfig
 from scoring.score import LABEL_MANUAL, LABEL_TIMELINESS, LABEL_VOLUNTEERS, score
 
