@@ -5,7 +5,9 @@ The integrity checks (scoring/integrity.py) compare these facts; the pipeline ca
 sha256 in the ledger's ``media`` table, tagged with ``PROBE_VERSION``.
 
 Pictures: decoded once, at reduced size where the format allows (JPEG DCT scaling), turned
-upright by their EXIF orientation, then hashed with imagehash's pHash and dHash. A copy that was
+upright by their EXIF orientation, then hashed with pHash and dHash (the definitions of the
+imagehash library, computed here with numpy on a small gray copy: imagehash would bring scipy for
+one 32x32 DCT, and hashing from a 96-pixel copy is four times faster). A copy that was
 resized or recompressed hashes alike; a cropped copy is caught because the hashes of eleven
 windows of the picture (the whole, centred 90 % and 80 %, the four 90 % sides and the four 90 %
 corners) are kept, and a copy's whole-picture hash lands near one of the original's windows.
@@ -26,16 +28,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import imagehash
+import numpy as np
 import pillow_heif
 from PIL import Image, ImageOps
 
 from parsers.filetypes import MAX_IMAGE_PIXELS
 
 # Bump when what is measured changes: cached facts of an older version are measured again.
-PROBE_VERSION = 1
+PROBE_VERSION = 2
 
-HASH_SIDE = 256  # pictures are hashed from a copy at most this many pixels on a side
+HASH_SIDE = 96  # pictures are hashed from a gray copy at most this many pixels on a side
 # (name, left, top, right, bottom) as shares of the picture; the first is the whole picture.
 WINDOWS: tuple[tuple[str, float, float, float, float], ...] = (
     ("whole", 0.0, 0.0, 1.0, 1.0),
@@ -134,8 +136,8 @@ def measure_image(path: Path) -> ImageFacts:
             round(bottom * height),
         )
         window = gray.crop(box)
-        phashes.append(str(imagehash.phash(window)))
-        dhashes.append(str(imagehash.dhash(window)))
+        phashes.append(phash(window))
+        dhashes.append(dhash(window))
     return ImageFacts(
         width=exif.get("width", width),
         height=exif.get("height", height),
@@ -143,6 +145,30 @@ def measure_image(path: Path) -> ImageFacts:
         phash=tuple(phashes),
         dhash=tuple(dhashes),
     )
+
+
+# DCT-II matrix as scipy.fftpack.dct computes it (unnormalised): C[k, n] = 2 cos(pi k (2n+1) / 2N)
+_N = 32
+_DCT = 2 * np.cos(np.pi * np.outer(np.arange(_N), 2 * np.arange(_N) + 1) / (2 * _N))
+
+
+def _hex(bits: np.ndarray) -> str:
+    """64 bits as 16 hex digits, row by row (imagehash's text form)."""
+    value = int("".join("1" if bit else "0" for bit in bits.flatten()), 2)
+    return f"{value:016x}"
+
+
+def phash(picture: Image.Image) -> str:
+    """pHash: the 8x8 lowest frequencies of a 32x32 DCT, each above or below their median."""
+    pixels = np.asarray(picture.convert("L").resize((_N, _N), Image.Resampling.LANCZOS), float)
+    low = (_DCT @ pixels @ _DCT.T)[:8, :8]
+    return _hex(low > np.median(low))
+
+
+def dhash(picture: Image.Image) -> str:
+    """dHash: on a 9x8 copy, whether each pixel is brighter than its left neighbour."""
+    pixels = np.asarray(picture.convert("L").resize((9, 8), Image.Resampling.LANCZOS), float)
+    return _hex(pixels[:, 1:] > pixels[:, :-1])
 
 
 class _TooLarge(Exception):
@@ -162,9 +188,9 @@ def _open_picture(path: Path) -> tuple[Image.Image, dict]:
     with Image.open(path) as image:
         full = image.size
         _check_pixels(*full, scaled=image.format == "JPEG")
-        image.draft("RGB", (HASH_SIDE, HASH_SIDE))  # JPEG: decode at 1/2, 1/4 or 1/8 scale
+        image.draft("L", (HASH_SIDE, HASH_SIDE))  # JPEG: decode at 1/2, 1/4 or 1/8 scale, gray
         exif = image.getexif()
-        picture = ImageOps.exif_transpose(image).convert("RGB")
+        picture = ImageOps.exif_transpose(image).convert("L")
     picture.thumbnail((HASH_SIDE, HASH_SIDE))
     return picture, _exif_facts(exif) | {"width": full[0], "height": full[1]}
 
@@ -187,8 +213,9 @@ def _open_heif(path: Path) -> tuple[Image.Image, dict]:
     if picture is None:
         _check_pixels(width, height, scaled=False)
         picture = primary.to_pillow()
+    picture = picture.convert("L")
     picture.thumbnail((HASH_SIDE, HASH_SIDE))
-    return picture.convert("RGB"), _exif_facts(exif) | {"width": width, "height": height}
+    return picture, _exif_facts(exif) | {"width": width, "height": height}
 
 
 def _exif_facts(exif: Image.Exif) -> dict:
