@@ -153,6 +153,17 @@ _MIGRATIONS: tuple[tuple[int, str], ...] = (
         );
         """,
     ),
+    (
+        4,
+        """
+        -- Each stored path as NTFS compares names (case- and NFC-insensitively), indexed: whether
+        -- a name is taken is one lookup instead of a scan of the unit's folder (which grew with
+        -- every file of the unit). name_key() is portable.names.name_key, registered by Ledger.
+        ALTER TABLE files ADD COLUMN path_key TEXT NOT NULL DEFAULT '';
+        UPDATE files SET path_key = name_key(path) WHERE path != '';
+        CREATE INDEX files_path_key ON files(path_key) WHERE path_key != '';
+        """,
+    ),
 )
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
 
@@ -234,6 +245,7 @@ class Ledger:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.create_function("name_key", 1, name_key, deterministic=True)
             self._migrate()
         except BaseException:
             self._db.close()
@@ -401,8 +413,8 @@ class Ledger:
     def add_files(self, message: int, files: list[FileRecord]) -> None:
         self._db.executemany(
             "INSERT INTO files (message, seq, kind, filename, sender, unit, category, evidence, "
-            "size, sha256, path, link_code, note, review_reason) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "size, sha256, path, link_code, note, review_reason, path_key) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     message,
@@ -419,6 +431,7 @@ class Ledger:
                     f.link_code,
                     f.note,
                     f.review_reason,
+                    name_key(f.path) if f.path else "",
                 )
                 for f in files
             ],
@@ -447,14 +460,11 @@ class Ledger:
 
     def path_taken(self, path: str, ignore: frozenset[int] = frozenset()) -> bool:
         """Whether a row (outside ``ignore``) holds ``path`` as NTFS sees names: case- and
-        NFC-insensitively. Compared in Python over the path's folder (an index range)."""
-        folder = path.rpartition("/")[0] + "/"
-        key = name_key(path)
+        NFC-insensitively (``path_key``)."""
         rows = self._db.execute(
-            "SELECT path, message FROM files WHERE path >= ? AND path < ?",
-            (folder, folder[:-1] + chr(ord("/") + 1)),
+            "SELECT message FROM files WHERE path_key = ? AND path_key != ''", (name_key(path),)
         )
-        return any(message not in ignore and name_key(held) == key for held, message in rows)
+        return any(message not in ignore for (message,) in rows)
 
     # -- sender map --------------------------------------------------------------------------
     def sender_map(self) -> dict[str, str]:

@@ -87,3 +87,15 @@ def test_a_ledger_newer_than_the_program_is_refused_untouched(tmp_path: Path):
     assert len(lines) == 1 and "结构版本 99" in lines[0] and "Traceback" not in result.stderr
     assert path.read_bytes() == before
     assert not (tmp_path / "data" / "backups").exists()
+
+
+def test_names_stored_before_the_upgrade_still_block_their_case_variants(tmp_path: Path):
+    """Schema 4 keys every stored path as NTFS compares names; rows written by the previous
+    release get their key during the migration, so a new file cannot take a name that differs
+    from an old one only by case."""
+    path = _v1_ledger(tmp_path / "ledger.sqlite3")
+    (stored,) = _rows(path, "SELECT path FROM files WHERE path LIKE '%.jpg' LIMIT 1")[0]
+
+    with Ledger(path) as ledger:
+        assert ledger.path_taken(stored.upper().replace("MATERIALS", "materials"))
+        assert not ledger.path_taken(stored + ".other")
