@@ -12,6 +12,7 @@ import binascii
 import re
 from dataclasses import dataclass
 from email.message import Message
+from functools import cached_property
 
 from parsers.headers import Params, parse_header_block, split_params
 
@@ -31,11 +32,12 @@ class Entity:
     children: tuple[Entity, ...] = ()
     defects: tuple[str, ...] = ()
 
-    @property
+    # Cached: every part's type and parameters are asked for several times while sorting.
+    @cached_property
     def content_type(self) -> str:
         return self.headers.get_content_type()
 
-    @property
+    @cached_property
     def params(self) -> Params:
         """Content-Type parameters, parsed tolerantly (``Message.get_param`` can raise)."""
         return split_params(self.headers.get("Content-Type"))
