@@ -724,11 +724,14 @@ class Ledger:
         self._db.execute("UPDATE messages SET status='pending', attempts=0")
 
     # -- measured facts (integrity checks) ---------------------------------------------------
-    def stored_media(self) -> list[tuple[str, str, str]]:
-        """(sha256, a stored path, category) of every stored photo and video, once per sha256."""
+    def stored_media(self, message: int | None = None) -> list[tuple[str, str, str]]:
+        """(sha256, a stored path, category) of every stored photo and video, once per sha256;
+        of one message only when ``message`` is given."""
         rows = self._db.execute(
             "SELECT sha256, MIN(path), MIN(category) FROM files WHERE kind='file' AND "
-            "category IN ('photo', 'video') AND path != '' AND sha256 != '' GROUP BY sha256"
+            "category IN ('photo', 'video') AND path != '' AND sha256 != '' "
+            "AND (? IS NULL OR message = ?) GROUP BY sha256",
+            (message, message),
         ).fetchall()
         return [tuple(row) for row in rows]
 

@@ -172,8 +172,15 @@ def _progress_bar(pending: int):
     return tqdm(total=pending, unit="封", desc="收取邮件", disable=None, file=sys.stderr)
 
 
-def _take_new_mail(ledger: Ledger, config: Config, ctx, summary, say, progress) -> None:
-    """``ctx()`` builds the sorting context when the first message needs it."""
+def _prefetch(config: Config, ctx):
+    from pipeline.media import Prefetch  # with the first message that stores a photo or video
+
+    return Prefetch(config.data_dir, ctx().rules.tools)
+
+
+def _take_new_mail(ledger: Ledger, config: Config, ctx, prefetch, summary, say, progress) -> None:
+    """``ctx()`` builds the sorting context when the first message needs it; ``prefetch()``
+    measures what each message stored while the next ones are parsed."""
     if say is not None and config.mailbox.source == "imap":
         say(f"正在连接邮箱 {config.mailbox.host}:{config.mailbox.port}…")
     with _source(config) as source:
@@ -182,7 +189,10 @@ def _take_new_mail(ledger: Ledger, config: Config, ctx, summary, say, progress) 
             if progress:
                 progress(0, pending)
             for done, mail in enumerate(source.new_mail(ledger), start=1):
-                _tally(summary, ingest(ledger, source, mail, ctx()))
+                outcome = ingest(ledger, source, mail, ctx())
+                _tally(summary, outcome)
+                if outcome.stored and outcome.message is not None:
+                    prefetch().submit(ledger.stored_media(outcome.message))
                 if bar is not None:
                     bar.update(1)
                 if progress:
@@ -204,6 +214,15 @@ def _count_failure(ledger: Ledger, summary: PollSummary, exc: Exception) -> None
         ledger.set_state(LAST_FAILURE, "mailbox" if isinstance(exc, IntakeError) else summary.error)
     if summary.failures >= ALERT_AFTER:
         log.warning("%d failed polls in a row", summary.failures)
+
+
+def _store_measured(ledger: Ledger, prefetch) -> None:
+    """The facts measured during the poll; they are only a cache, so a failure to keep them
+    (a full disk) costs a new measurement at report time, never the poll."""
+    try:
+        prefetch.store(ledger)
+    except Exception:
+        log.warning("measurements made during the poll were not kept", exc_info=True)
 
 
 def _retry_failed(ledger: Ledger, config: Config, ctx, summary: PollSummary) -> None:
@@ -229,12 +248,16 @@ def poll(
     total)`` hears about every mail taken (the console shows it).
     """
     ctx = functools.cache(lambda: _context(config, registry))  # for the first message only
+    prefetch = functools.cache(lambda: _prefetch(config, ctx))
     summary = PollSummary()
     try:
-        _take_new_mail(ledger, config, ctx, summary, say, progress)
+        _take_new_mail(ledger, config, ctx, prefetch, summary, say, progress)
     except Exception as exc:
         _count_failure(ledger, summary, exc)
         return summary
+    finally:
+        if prefetch.cache_info().currsize:
+            _store_measured(ledger, prefetch())
     ledger.set_state(FAILURES, "0")
     _retry_failed(ledger, config, ctx, summary)
     return summary

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +69,46 @@ def measure_missing(ledger: Ledger, jobs: Iterable[tuple[str, Path, str]], tools
     ffprobe = tools.ffprobe
     with ThreadPoolExecutor(max_workers=workers()) as pool:
         results = list(pool.map(lambda job: _measure(job, ffprobe), todo))
+    stored = _keep(ledger, results)
+    log.info("measured %d of %d new photos/videos", stored, len(todo))
+    return stored
+
+
+class Prefetch:
+    """Measures the photos and videos a poll stores while the poll goes on.
+
+    The poll parses mail on one core; Pillow's decoding and ffprobe run outside the GIL, so
+    the other core measures meanwhile, and the report built after the poll finds the facts
+    ready instead of measuring them all then. Facts are written by ``store``, on the thread
+    that owns the ledger; what could not be measured is left to ``refresh_stored``.
+    """
+
+    def __init__(self, data_dir: Path, tools: ToolPaths) -> None:
+        self._data_dir, self._ffprobe = data_dir, tools.ffprobe
+        self._pool = ThreadPoolExecutor(max_workers=workers(), thread_name_prefix="measure")
+        self._pending: dict[str, Future] = {}
+
+    def submit(self, stored: Iterable[tuple[str, str, str]]) -> None:
+        """(sha256, stored path, "photo"|"video") of files just committed."""
+        for sha, path, category in stored:
+            if sha not in self._pending:
+                job = (sha, self._data_dir / path, category)
+                self._pending[sha] = self._pool.submit(_measure_present, job, self._ffprobe)
+
+    def store(self, ledger: Ledger) -> int:
+        """Wait for the measurements and keep them (those of the current probe version)."""
+        self._pool.shutdown(wait=True)
+        results = [future.result() for future in self._pending.values()]
+        self._pending.clear()
+        return _keep(ledger, [result for result in results if result is not None])
+
+
+def _measure_present(job: tuple[str, Path, str], ffprobe: str | None) -> tuple[str, object] | None:
+    """A file moved away meanwhile (a correction) is not measured here."""
+    return _measure(job, ffprobe) if job[1].is_file() else None
+
+
+def _keep(ledger: Ledger, results: list[tuple[str, object]]) -> int:
     stored = 0
     with ledger.transaction():
         for sha, facts in results:
@@ -76,7 +116,6 @@ def measure_missing(ledger: Ledger, jobs: Iterable[tuple[str, Path, str]], tools
                 continue
             ledger.put_media(sha, PROBE_VERSION, facts.to_json())
             stored += 1
-    log.info("measured %d of %d new photos/videos", stored, len(todo))
     return stored
 
 
