@@ -12,8 +12,6 @@ import itertools
 import unicodedata
 from functools import cache
 
-import rjieba
-
 _OPENING = set("“‘《（(〔【「『")
 _CLOSERS = set("”’》）)〕】」』")
 _CLOSING = _CLOSERS | set("，,。、；;：:！!？?·")
@@ -35,8 +33,17 @@ def _glued(left: str, right: str, inside_quote: bool) -> bool:
     )
 
 
+TITLE_CAPACITY = 19.5  # full-width characters per title line of the notice (20 fit; a margin)
+
+
+def notice_title(year: int, campaign_title: str) -> str:
+    return f"关于{year}年度{campaign_title}材料报送情况的通报"
+
+
 def words(title: str) -> list[str]:
     """The title as unbreakable pieces."""
+    import rjieba  # its dictionary costs 33 MB: loaded only when a new title is broken
+
     pieces: list[str] = []
     depth = 0
     for segment in rjieba.cut(title):

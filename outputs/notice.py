@@ -73,7 +73,7 @@ from outputs._docx import (
     table_borders,
     table_cells,
 )
-from outputs._title import title_lines
+from outputs._title import TITLE_CAPACITY, notice_title, title_lines
 from outputs.tables import ReportTables
 
 RECIPIENTS = "各乡镇（园区）禁毒办，县禁毒委各成员单位："
@@ -84,7 +84,6 @@ NONE_TEXT = "无。"
 LINE_PITCH_PT = 28.95
 TEXT_WIDTH_PT = 156 / 25.4 * 72
 TEXT_HEIGHT_PT = 225 / 25.4 * 72
-TITLE_CAPACITY = 19.5  # full-width characters per title line (20 fit; a margin for fonts)
 TABLE_SIZE = 14.0  # 四号 in the 附件 tables and the 版记
 BODY_INDENT_PT = 2 * SIZE_SANHAO
 
@@ -293,7 +292,7 @@ class _Draft:
         self.office = xml_safe(campaign.office)
         self.issuer = xml_safe(campaign.issuer) or self.office
         self.campaign_title = xml_safe(campaign.title)
-        self.title = f"关于{self.deadline.year}年度{self.campaign_title}材料报送情况的通报"
+        self.title = notice_title(self.deadline.year, self.campaign_title)
         number = doc_number or campaign.doc_number
         self.doc_number = number or f"{DOC_NUMBER_PREFIX}〔{self.generated.year}〕X号"
         self.date_placeholder = f"{self.generated.year}年X月X日"
@@ -380,7 +379,12 @@ def _head(draft: _Draft) -> None:
     paragraph_border(number, "bottom", color="FF0000", size_eighths=12, space_pt=11)
     _blank(draft.document, 2)
     title = draft.document.add_paragraph(style=STYLE_TITLE)
-    lines = title_lines(draft.title, TITLE_CAPACITY)
+    decided = draft.tables.campaign.title_lines
+    lines = (
+        list(decided)
+        if "".join(decided) == draft.title
+        else title_lines(draft.title, TITLE_CAPACITY)
+    )
     for index, line in enumerate(lines):
         run = title.add_run(line)
         if index < len(lines) - 1:

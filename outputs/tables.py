@@ -36,6 +36,7 @@ class Campaign:
     cc: tuple[str, ...] = ()  # 抄送 of the notice's 版记
     issuer: str = ""  # 印发机关 ("" = office)
     confirmation: ScoreConfirmation | None = None  # None: scores never confirmed
+    title_lines: tuple[str, ...] = ()  # the notice title's lines, when decided earlier
 
 
 @dataclass(frozen=True)

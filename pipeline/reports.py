@@ -8,6 +8,7 @@ imported only when reports are really rebuilt.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 ALERT_AFTER = 3  # consecutive failed polls before reports carry the mailbox banner
 FAILURES = "connection_failures"  # ledger state: failed polls in a row (any cause)
 LAST_FAILURE = "last_poll_failure"  # "mailbox", or the Chinese line of another failure
+TITLE_LINES = "notice_title_lines"  # ledger state: the notice title and its line breaks
 REPORT_VERSION = "2"  # bump when report content changes, so existing reports are rebuilt
 UNITS_CSV = "units.csv"
 ATTACHMENTS_CSV = "attachments.csv"
@@ -93,7 +95,7 @@ def write_reports(
     from pipeline.tables import current_tables
 
     generation = ledger.get_state("generation", "0") or "0"
-    tables = current_tables(ledger, registry, config, now)
+    tables = _with_title_lines(ledger, current_tables(ledger, registry, config, now))
     written = _write_files(config.reports_dir, tables, config)
     ledger.set_state("reports_fingerprint", fingerprint(ledger, config))
     units = tables.units
@@ -108,6 +110,25 @@ def write_reports(
         tables=tables,
         generation=generation,
     )
+
+
+def _with_title_lines(ledger: Ledger, tables: ReportTables) -> ReportTables:
+    """The notice title broken into lines, decided once per title and kept in the ledger:
+    breaking it needs a 33 MB word dictionary that a report rebuild need not load again."""
+    from outputs._common import xml_safe
+    from outputs._title import TITLE_CAPACITY, notice_title, title_lines
+
+    campaign = tables.campaign
+    title = notice_title(campaign.deadline.year, xml_safe(campaign.title))
+    known = json.loads(ledger.get_state(TITLE_LINES, "{}") or "{}")
+    if known.get("title") != title or known.get("capacity") != TITLE_CAPACITY:
+        known = {
+            "title": title,
+            "capacity": TITLE_CAPACITY,
+            "lines": title_lines(title, TITLE_CAPACITY),
+        }
+        ledger.set_state(TITLE_LINES, json.dumps(known, ensure_ascii=False))
+    return replace(tables, campaign=replace(campaign, title_lines=tuple(known["lines"])))
 
 
 def diversion_note(landed: Path) -> str:
