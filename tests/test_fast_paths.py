@@ -68,3 +68,77 @@ def test_the_notice_title_is_broken_once_per_title(tmp_path: Path):
     first = _title_paragraph(notice)
     assert not _report_loads_the_segmenter(config)
     assert _title_paragraph(notice) == first and "\n" in first
+
+
+def _python_docx_lines(path: Path) -> tuple[list[str], list[str]]:
+    """The slow path, as the reader did it before: python-docx opens the whole package."""
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    def table_lines(table: Table) -> list[str]:
+        lines, seen = [], set()
+        for row in table.rows:
+            for cell in row.cells:
+                if cell._tc in seen:
+                    continue
+                seen.add(cell._tc)
+                for block in cell.iter_inner_content():
+                    if isinstance(block, Paragraph):
+                        lines.append(block.text)
+                    else:
+                        lines.extend(table_lines(block))
+        return lines
+
+    paragraphs, lines = [], []
+    for block in docx.Document(str(path)).iter_inner_content():
+        if isinstance(block, Paragraph):
+            paragraphs.append(block.text)
+            lines.append(block.text)
+        else:
+            lines.extend(table_lines(block))
+    return paragraphs, lines
+
+
+def _awkward_docx(path: Path) -> None:
+    """Merged cells across and down, a nested table, tabs, breaks and a hyperlink."""
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    document = docx.Document()
+    first = document.add_paragraph()
+    run = first.add_run("西渡镇")
+    run.add_tab()
+    run.add_text("禁毒工作")
+    run.add_break()
+    run.add_text("总结")
+    link = parse_xml(f"<w:hyperlink {nsdecls('w')}><w:r><w:t>（链接）</w:t></w:r></w:hyperlink>")
+    first._p.append(link)
+    first.add_run("尾")
+    table = document.add_table(rows=3, cols=3)
+    for r, row in enumerate(table.rows):
+        for c, cell in enumerate(row.cells):
+            cell.text = f"格{r}{c}"
+    table.cell(0, 0).merge(table.cell(0, 1))
+    table.cell(1, 2).merge(table.cell(2, 2))
+    table.cell(2, 0).add_table(rows=1, cols=2).cell(0, 1).text = "嵌套"
+    document.add_paragraph("正文第二段")
+    document.save(str(path))
+
+
+def test_docx_text_read_with_lxml_equals_python_docx(tmp_path: Path):
+    from parsers.documents import _result, read_document
+    from tests.support import files
+
+    cases = {
+        "plain.docx": files.docx(["今年开展宣传十余场。"] * 3, title="西渡镇\n禁毒工作总结"),
+        "table.docx": files.docx(["正文"], table=[["单位", "人数"], ["西渡镇", "62"]]),
+    }
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+    _awkward_docx(tmp_path / "awkward.docx")
+
+    for path in sorted(tmp_path.glob("*.docx")):
+        expected = _result(*_python_docx_lines(path))
+        assert read_document(path, "docx") == expected, path.name
