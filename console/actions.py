@@ -12,6 +12,7 @@ from pathlib import Path
 from flask import Blueprint, flash, g, redirect, request, url_for
 
 from console.auth import MANAGER, requires
+from console.decisions import scores_seen
 from intake.ledger import LedgerError
 from pipeline import corrections
 from pipeline.corrections import CorrectionError
@@ -147,14 +148,14 @@ def score():
 @acts.post("/confirm-scores")
 @requires(MANAGER)
 def confirm_scores():
-    config, reason, seen = _state().config, _reason(), _field("generation")
+    config, reason, seen = _state().config, _reason(), _field("seen")
 
     def make(ledger, ctx, now) -> str:
-        # The list staff looked at must be the list confirmed: new mail or a correction since
-        # the page was drawn would confirm scores nobody has seen.
-        if seen and seen != (ledger.get_state("generation", "0") or "0"):
-            raise CorrectionError("评分在您打开本页后有变化（新邮件或他人更正），请核对后再确认")
         tables = current_tables(ledger, ctx.registry, config, now)
+        # The list staff looked at must be the list confirmed: new mail or a correction since
+        # the page was drawn would otherwise confirm scores nobody has seen.
+        if seen != scores_seen(tables.units):
+            raise CorrectionError("评分在您打开本页后有变化（新邮件或他人更正），请核对后再确认")
         return corrections.confirm_scores(ledger, tables, reason, now)
 
     _correct(make)

@@ -4,6 +4,7 @@ buttons are in console.actions and call the same correction functions as the CLI
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pandas as pd
@@ -12,6 +13,16 @@ from console.data import Store, unit_url
 from outputs._common import split_codes
 from pipeline.tables import staff_decisions
 from scoring.decisions import INDIVIDUAL_STATUS
+
+
+def scores_seen(units: pd.DataFrame) -> str:
+    """A short fingerprint of the score list (every submitted unit and its score, as shown), so
+    the button confirms exactly the list its page showed."""
+    shown = units.loc[units["submitted"].astype(bool)]
+    pairs = sorted(
+        f"{u}={float(v):.1f}" for u, v in zip(shown["unit"], shown["score"], strict=True)
+    )
+    return hashlib.sha256("\n".join(pairs).encode("utf-8")).hexdigest()[:16]
 
 
 def _score(value: Any) -> str:
@@ -41,7 +52,6 @@ def scores_view(store: Store) -> dict[str, Any]:
     with store.ledger() as ledger:
         tables = store.tables(ledger)
         confirmed = staff_decisions(ledger).confirmed_scores
-        generation = store.generation(ledger)
     units = tables.units.loc[tables.units["submitted"].astype(bool)]
     units = units.sort_values("score", ascending=False, kind="stable")
     rows = []
@@ -78,7 +88,7 @@ def scores_view(store: Store) -> dict[str, Any]:
         }
         if mark
         else None,
-        "generation": generation,
+        "seen": scores_seen(tables.units),
     }
 
 

@@ -589,7 +589,7 @@ def test_confirm_scores_names_the_low_units_and_goes_stale_when_a_score_changes(
     assert before["unconfirmed"] == len(before["rows"]) > 0
     assert {r["state"] for r in before["rows"]} == {"未确认"}
     post(client, "/act/confirm-scores", page="/scores", reason="已核对评分明细",
-         generation=before["generation"])  # fmt: skip
+         seen=before["seen"])  # fmt: skip
     assert _low(campaign) == waiting
     after = client.get("/scores?format=json").get_json()
     assert after["named_now"] == after["named_after"] == before["named_after"]
@@ -613,11 +613,19 @@ def test_confirm_scores_names_the_low_units_and_goes_stale_when_a_score_changes(
 
 def test_confirm_scores_refuses_a_page_drawn_before_the_scores_changed(campaign) -> None:
     client = client_for(campaign)
-    drawn = client.get("/scores?format=json").get_json()["generation"]
+    drawn = client.get("/scores?format=json").get_json()["seen"]
     post(client, "/act/score", page="/unit/演陂镇", unit="演陂镇", score="70", reason="实地核查")
-    response = post(client, "/act/confirm-scores", page="/scores", generation=drawn)
-    assert "请核对后再确认" in client.get(response.headers["Location"]).get_data(as_text=True)
+    for seen in (drawn, ""):  # a changed list, or a form without the list it showed
+        response = post(client, "/act/confirm-scores", page="/scores", seen=seen)
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert "请核对后再确认" in page
     assert [c.kind for c in corrections(campaign)] == ["override_score"]
+    # Mail the office sends changes nothing staff confirm: the page drawn before still works.
+    drawn = client.get("/scores?format=json").get_json()["seen"]
+    with Ledger(campaign.data_dir / "ledger.sqlite3") as ledger, ledger.transaction():
+        ledger.bump_generation()
+    post(client, "/act/confirm-scores", page="/scores", seen=drawn)
+    assert [c.kind for c in corrections(campaign)] == ["override_score", "confirm_scores"]
 
 
 # -- 先进个人 ---------------------------------------------------------------------------------
