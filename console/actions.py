@@ -12,10 +12,12 @@ from pathlib import Path
 from flask import Blueprint, flash, g, redirect, request, url_for
 
 from console.auth import MANAGER, requires
+from console.decisions import scores_seen
 from intake.ledger import LedgerError
 from pipeline import corrections
 from pipeline.corrections import CorrectionError
 from pipeline.jobs import BusyError, run_correction, run_remind, run_report
+from pipeline.tables import current_tables
 
 acts = Blueprint("acts", __name__, url_prefix="/act")
 MAX_REASON = 500
@@ -140,6 +142,46 @@ def score():
             ledger, ctx.registry, unit, value, reason, now
         )
     )
+    return _back()
+
+
+@acts.post("/confirm-scores")
+@requires(MANAGER)
+def confirm_scores():
+    config, reason, seen = _state().config, _reason(), _field("seen")
+
+    def make(ledger, ctx, now) -> str:
+        tables = current_tables(ledger, ctx.registry, config, now)
+        # The list staff looked at must be the list confirmed: new mail or a correction since
+        # the page was drawn would otherwise confirm scores nobody has seen.
+        if seen != scores_seen(tables.units):
+            raise CorrectionError("评分在您打开本页后有变化（新邮件或他人更正），请核对后再确认")
+        return corrections.confirm_scores(ledger, tables, reason, now)
+
+    _correct(make)
+    return _back()
+
+
+@acts.post("/individual")
+@requires(MANAGER)
+def individual():
+    """确认 / 不予表彰 a candidate; ``new`` confirms someone the documents do not name."""
+    config, reason = _state().config, _reason()
+    name, unit_name, decision = _field("name"), _field("unit"), _field("decision")
+    add = bool(_field("new"))
+    if decision not in ("confirm", "reject"):
+        flash("无法更正：请点“确认表彰”或“不予表彰”", "error")
+        return _back()
+
+    def make(ledger, ctx, now) -> str:
+        unit = corrections.resolve_unit(ctx.registry, unit_name)
+        tables = current_tables(ledger, ctx.registry, config, now)
+        confirm = decision == "confirm"
+        return corrections.decide_individual(
+            ledger, tables, name, unit, confirm, add and confirm, reason, now
+        )
+
+    _correct(make)
     return _back()
 
 

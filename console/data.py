@@ -8,6 +8,7 @@ string that came from a mail stays a plain string here: the templates escape it.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -18,12 +19,14 @@ from urllib.parse import quote
 import pandas as pd
 
 from console import previews
-from contract import CATEGORY_LABELS, INTEGRITY_KIND_LABELS, MISSING_LABELS
+from contract import CATEGORY_LABELS, MISSING_LABELS
 from intake.ledger import Ledger
+from outputs._common import integrity_label, late_label, measure_label
 from outputs.dashboard import dashboard_view
 from outputs.tables import ReportTables
 from parsers.units import Registry, load_registry
 from pipeline.config import Config
+from pipeline.doctor import diagnose
 from pipeline.tables import CORRECTION_LABELS, SENT_LABELS, SENT_STATUS, build_tables
 
 Clock = Callable[[], datetime]
@@ -269,7 +272,7 @@ def _status_line(record: dict) -> str:
     if not record["submitted"]:
         return "未报送"
     parts = [
-        "按时" if record["on_time"] else "逾期",
+        late_label(record) or "按时",
         "材料齐全" if record["complete"] else "材料不全",
     ]
     return "、".join(parts)
@@ -285,8 +288,8 @@ def unit_view(store: Store, name: str) -> dict[str, Any] | None:
         files = files_view(store, ledger, ledger.unit_files(name))
         corrections = records_view(store, ledger, unit=name)["corrections"]
         sent = sent_view(store, ledger.sent_rows(name))
+        findings = findings_view(ledger, tables.integrity, name)
     breakdown = tables.breakdown[tables.breakdown["unit"] == name]
-    findings = tables.integrity[tables.integrity["unit"] == name] if len(tables.integrity) else []
     groups = [
         {"code": code, "label": label, "files": [f for f in files if f["category"] == code]}
         for code, label in CATEGORY_LABELS.items()
@@ -314,20 +317,46 @@ def unit_view(store: Store, name: str) -> dict[str, Any] | None:
             }
             for b in breakdown.to_dict("records")
         ],
-        "integrity": [
-            {
-                "kind": INTEGRITY_KIND_LABELS.get(f["kind"], f["kind"]),
-                "path": f["path"] or "",
-                "other_unit": f["other_unit"] or "",
-                "evidence": f["evidence"] or "",
-            }
-            for f in (findings.to_dict("records") if len(findings) else [])
-        ],
+        "integrity": findings,
         "corrections": corrections,
         "sent": sent,
         "today": store.clock().date().isoformat(),
         "now_local": store.clock().strftime("%Y-%m-%dT%H:%M"),
     }
+
+
+def findings_view(ledger: Ledger, integrity: pd.DataFrame, unit: str) -> list[dict[str, Any]]:
+    """The unit's 疑点 as staff read them: the kind in Chinese, the measure in words, and both
+    files by their ledger id (so the page links to /file/<id>). A file the ledger does not hold
+    (last year's material in a reference folder) is named, never served."""
+    if integrity is None or not len(integrity):
+        return []
+    records = integrity[integrity["unit"] == unit].to_dict("records")
+    stored: dict[str, dict] = {}
+    for name in {unit} | {r["other_unit"] for r in records if r["other_unit"]}:
+        stored.update({f["path"]: f for f in ledger.unit_files(name) if f["path"]})
+
+    def file(path: str) -> dict[str, Any]:
+        row = stored.get(path) if path else None
+        if row is None:
+            return {"id": None, "name": path}
+        return {"id": row["id"], "name": _base_name(row["filename"]), "path": path}
+
+    return [
+        {
+            "kind": integrity_label(r["kind"]),
+            "measure": measure_label(r["kind"], r["measure"]),
+            "file": file(r["path"] or ""),
+            "other_unit": r["other_unit"] or "",
+            "other": file(r["other_path"] or ""),
+            "evidence": r["evidence"] or "",
+        }
+        for r in records
+    ]
+
+
+def _base_name(name: str) -> str:
+    return name.replace("\\", "/").rsplit("/", 1)[-1] or name
 
 
 def _iso(value: Any) -> str | None:
@@ -373,6 +402,11 @@ def _describe_target(ledger: Ledger, kind: str, target: str, cache: dict) -> dic
         return {"ref": "", "what": f"发件地址 {target}"}
     if kind == "revoke":
         return {"ref": "", "what": f"更正 #{target}"}
+    if kind == "confirm_scores":
+        return {"ref": "", "what": "各单位评分"}
+    if kind == "confirm_individual":
+        unit, _, name = target.partition("/")
+        return {"ref": "", "what": f"先进个人 {name}（{unit}）"}
     return {"ref": "", "what": target}
 
 
@@ -387,7 +421,33 @@ def _describe_value(store: Store, kind: str, value: str) -> str:
         return f"撤销「{CORRECTION_LABELS.get(value, value)}」"
     if kind in ("exclude_message", "exclude_file"):
         return "不计入"
+    if kind == "confirm_scores":
+        return f"确认 {len(_json_dict(value))} 个单位的得分"
+    if kind == "confirm_individual":
+        return INDIVIDUAL_DECISIONS.get(value, value)
     return value
+
+
+INDIVIDUAL_DECISIONS = {"confirmed": "确认表彰", "rejected": "不予表彰"}
+
+
+def _json_dict(value: str) -> dict:
+    try:
+        loaded = json.loads(value)
+    except ValueError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _unit_of(kind: str, target: str, value: str) -> str:
+    """The unit a correction is about ("" for one about every unit, like 确认评分)."""
+    if kind in ("assign_message", "assign_file", "confirm_sender"):
+        return value
+    if kind in ("extend_deadline", "override_score"):
+        return target
+    if kind == "confirm_individual":
+        return target.partition("/")[0]
+    return ""
 
 
 def records_view(store: Store, ledger: Ledger, unit: str | None = None) -> dict[str, Any]:
@@ -398,8 +458,7 @@ def records_view(store: Store, ledger: Ledger, unit: str | None = None) -> dict[
     rows = []
     for c in reversed(every):
         target = _describe_target(ledger, c.kind, c.target, cache)
-        unit_of = c.value if c.kind in ("assign_message", "assign_file", "confirm_sender") else ""
-        unit_of = unit_of or (c.target if c.kind in ("extend_deadline", "override_score") else "")
+        unit_of = _unit_of(c.kind, c.target, c.value)
         if unit is not None and unit_of != unit:
             continue
         rows.append(
@@ -418,3 +477,28 @@ def records_view(store: Store, ledger: Ledger, unit: str | None = None) -> dict[
             }
         )
     return {"corrections": rows}
+
+
+def doctor_view(config: Config) -> dict[str, Any]:
+    """``doctor``'s rows (the very function the CLI prints), grouped by section."""
+    sections: list[dict[str, Any]] = []
+    for check in diagnose(config):
+        if not sections or sections[-1]["title"] != check.section:
+            sections.append({"title": check.section, "checks": []})
+        state = "ok" if check.ok else ("optional" if check.optional else "bad")
+        sections[-1]["checks"].append(
+            {
+                "name": check.name,
+                "ok": check.ok,
+                "state": state,
+                "mark": {"ok": "正常", "optional": "缺少（可选）", "bad": "需处理"}[state],
+                "detail": check.detail,
+                "fix": check.fix,
+            }
+        )
+    every = [c for s in sections for c in s["checks"]]
+    return {
+        "sections": sections,
+        "problems": sum(1 for c in every if c["state"] == "bad"),
+        "optional": sum(1 for c in every if c["state"] == "optional"),
+    }

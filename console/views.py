@@ -15,7 +15,8 @@ from flask import (
     send_file,
 )
 
-from console import data, previews
+from console import data, decisions, previews
+from outputs.certificates import person_certificate_filename
 from pipeline.notify import office_address, plan_reminders
 from pipeline.reports import (
     ATTACHMENTS_CSV,
@@ -56,12 +57,17 @@ def _live() -> dict:
     store = _state().store
     try:
         with store.ledger() as ledger:
-            return {
-                "review_count": len(store.tables(ledger).review),
-                "generation": store.generation(ledger),
-            }
+            tables = store.tables(ledger)
+            generation = store.generation(ledger)
     except Exception:  # an error page must render even when the ledger cannot be read
         return {"review_count": "", "generation": ""}
+    units = tables.units
+    return {
+        "review_count": len(tables.review),
+        "generation": generation,
+        "unconfirmed_scores": int((units["submitted"] & ~units["score_confirmed"]).sum()),
+        "pending_people": int((tables.individuals["status"] == "candidate").sum()),
+    }
 
 
 @pages.get("/")
@@ -142,6 +148,26 @@ def log():
         view = data.records_view(store, ledger)
         view["sent"] = data.sent_view(store, ledger.sent_rows())
     return _page("log.html", **view)
+
+
+@pages.get("/scores")
+def scores():
+    return _page("scores.html", **decisions.scores_view(_state().store))
+
+
+@pages.get("/individuals")
+def individuals():
+    view = decisions.individuals_view(_state().store)
+    keys = {path.name: key for key, (path, _) in _report_files().items()}
+    for row in view["rows"]:  # a confirmed person's certificate, once the reports hold it
+        found = keys.get(person_certificate_filename(row["name"], row["unit"]), "")
+        row["certificate"] = found if row["status"] == "confirmed" else ""
+    return _page("individuals.html", **view)
+
+
+@pages.get("/doctor")
+def doctor():
+    return _page("doctor.html", **data.doctor_view(_state().config))
 
 
 def _report_files() -> dict[str, tuple[Path, str]]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from contract import CATEGORY_LABELS, MISSING_LABELS, NOTICE_REASON_LABELS
+from contract import CATEGORY_LABELS, INTEGRITY_KIND_LABELS, MISSING_LABELS, NOTICE_REASON_LABELS
 from portable.atomic import write_atomic
 
 KIND_LABELS = {"file": "文件", "link": "链接"}
@@ -63,6 +63,48 @@ def missing_label(value: Any, sep: str = "、") -> str:
 def reasons_label(value: Any, sep: str = "、") -> str:
     """``late;incomplete`` -> ``逾期报送、材料不全``; unknown project codes pass through."""
     return sep.join(NOTICE_REASON_LABELS.get(code, code) for code in split_codes(value))
+
+
+def late_label(record: dict[str, Any]) -> str:
+    """How late a unit was, one way on every page: ``逾期 2 天（视频）`` (the 台账's 逾期天数 and
+    逾期报送的材料 columns in one phrase); "" for a unit on time or that sent nothing."""
+    if not record.get("submitted") or record.get("on_time"):
+        return ""
+    days = record.get("days_late")
+    phrase = "逾期" if is_missing(days) or float(days) <= 0 else f"逾期 {format_number(days)} 天"
+    what = missing_label(record.get("late_items"))
+    return f"{phrase}（{what}）" if what else phrase
+
+
+# How each finding's ``measure`` reads (integrity.csv keeps the bare number).
+_MEASURES = {
+    "same_photo_other_unit": "图像差异 {:g}/64",
+    "duplicate_photo_same_unit": "图像差异 {:g}/64",
+    "reused_photo": "图像差异 {:g}/64",
+    "exif_outside_window": "超出活动期 {:g} 天",
+    "copied_text": "雷同占 {:.0%}",
+    "short_video": "时长 {:g} 秒",
+    "unplayable_video": "时长 {:g} 秒",
+    "expired_video_link": "已过 {:.0f} 天",
+}
+
+
+def integrity_label(kind: Any) -> str:
+    code = text(kind)
+    return INTEGRITY_KIND_LABELS.get(code, code)
+
+
+def measure_label(kind: Any, measure: Any) -> str:
+    """A finding's measure for people: ``图像差异 3/64``, ``雷同占 35%``, ``时长 2 秒``."""
+    if is_missing(measure):
+        return ""
+    try:
+        number = float(measure)
+    except (TypeError, ValueError):
+        return text(measure)
+    if not math.isfinite(number) or (number <= 0 and text(kind) == "unplayable_video"):
+        return ""
+    return _MEASURES.get(text(kind), "{:g}").format(number)
 
 
 def category_label(value: Any) -> str:

@@ -4,8 +4,9 @@
 SVG; no network, no fonts to download) that opens from ``file://``: the totals, the progress of
 submissions over time against the deadline (an SVG drawn on the server), the per-unit table
 (sortable by clicking a header, filterable by text and by status, each unit linking to its
-materials folder), the review queue with its 编号, and the cloud links to download before they
-expire. ``dashboard_view`` gathers the same data for the console's 总览 page.
+materials folder), the review queue with its 编号, the cloud links to download before they
+expire, and the integrity findings (疑点) with their evidence. ``dashboard_view`` gathers the
+same data for the console's 总览 page.
 
 Templates autoescape every string; the data the script sorts and filters by travels as JSON in
 ``<script type="application/json">`` with ``<``, ``>`` and ``&`` escaped, so nothing from a mail can
@@ -28,11 +29,14 @@ from urllib.parse import quote, urlsplit
 import pandas as pd
 from markupsafe import Markup
 
+from contract import INTEGRITY_KIND_LABELS
 from outputs._common import (
     category_label,
     format_datetime,
     format_number,
+    integrity_label,
     is_missing,
+    late_label,
     missing_label,
     reasons_label,
     split_codes,
@@ -291,7 +295,10 @@ def _unit_row(record: dict[str, Any], tz, href: str) -> tuple[dict[str, Any], di
     """One unit as the table shows it, and as the script sorts and filters it."""
     unit = text(record.get("unit"))
     tags = _tags(record)
-    status = "、".join(_STATUS_LABELS[t] for t in tags if t != "notice")
+    labels = {t: _STATUS_LABELS[t] for t in tags} | (
+        {"late": late_label(record)} if "late" in tags else {}
+    )
+    status = "、".join(labels[t] for t in tags if t != "notice")
     missing = missing_label(record.get("missing"))
     reasons = reasons_label(record.get("notice_reasons"))
     score, rank = record.get("score"), record.get("rank")
@@ -300,7 +307,7 @@ def _unit_row(record: dict[str, Any], tz, href: str) -> tuple[dict[str, Any], di
         "unit": _e(unit),
         "href": href,
         "category": _e(record.get("category")),
-        "badges": [{"tag": t, "label": _STATUS_LABELS[t]} for t in tags],
+        "badges": [{"tag": t, "label": labels[t]} for t in tags],
         "first": format_datetime(record.get("first_received"), tz),
         "last": format_datetime(record.get("last_received"), tz),
         "counts": [format_number(record.get(key)) for key in counts],
@@ -311,7 +318,7 @@ def _unit_row(record: dict[str, Any], tz, href: str) -> tuple[dict[str, Any], di
         "reasons": _e(reasons),
     }
     words = [unit, text(record.get("category")), status, missing, reasons]
-    words += [text(record.get("grade")), *(_STATUS_LABELS[t] for t in tags)]
+    words += [text(record.get("grade")), *(_STATUS_LABELS[t] for t in tags), labels.get("late", "")]
     data = {
         "unit": unit,
         "category": text(record.get("category")),
@@ -398,6 +405,38 @@ def _link_rows(tables: ReportTables) -> list[dict]:
     ]
 
 
+def _integrity(
+    tables: ReportTables, unit_hrefs: dict[str, str], path_href: Callable[[str], str]
+) -> dict[str, Any]:
+    """The 疑点 section: how many findings of each kind, and each finding with its evidence."""
+    records = _records(tables.integrity)
+    counts: dict[str, int] = {}
+    for record in records:
+        kind = text(record.get("kind"))
+        counts[kind] = counts.get(kind, 0) + 1
+    order = list(INTEGRITY_KIND_LABELS)
+    ranked = sorted(counts, key=lambda k: (order.index(k) if k in order else len(order), k))
+    rows = []
+    for record in records:
+        stored, unit = text(record.get("path")), text(record.get("unit"))
+        rows.append(
+            {
+                "unit": _e(unit),
+                "unit_href": unit_hrefs.get(unit, ""),
+                "kind": _e(integrity_label(record.get("kind"))),
+                "file": _e(stored.replace("\\", "/").rsplit("/", 1)[-1]),
+                "path": _e(stored),
+                "file_href": path_href(stored) if stored and _inside(stored) else "",
+                "other_unit": _e(record.get("other_unit")),
+                "evidence": _e(record.get("evidence")),
+            }
+        )
+    return {
+        "counts": [{"label": _e(integrity_label(k)), "count": counts[k]} for k in ranked],
+        "rows": rows,
+    }
+
+
 def dashboard_view(
     tables: ReportTables,
     *,
@@ -412,6 +451,7 @@ def dashboard_view(
     campaign = tables.campaign
     tz = campaign.deadline.tzinfo
     year = campaign.deadline.astimezone(tz).year
+    unit_hrefs = {text(r.get("unit")): unit_href(r) for r in _records(tables.units)}
     return {
         "title": f"{year}年度{_e(campaign.title)}材料报送情况",
         "office": _e(campaign.office),
@@ -426,6 +466,7 @@ def dashboard_view(
         "review": _review_rows(tables, path_href, ref_href),
         "review_hint": review_hint,
         "links": _link_rows(tables),
+        "integrity": _integrity(tables, unit_hrefs, path_href),
     }
 
 

@@ -462,7 +462,10 @@ def _individual_columns() -> list[Column]:
 def _confirmation(tables: ReportTables) -> str:
     confirmed = tables.campaign.confirmation
     if confirmed is None:
-        return "尚未确认（确认前通报不列评分偏低单位）：核对评分后运行 confirm-scores"
+        return (
+            "尚未确认（确认前通报不列评分偏低单位）：核对评分后在管理台“确认评分”页确认"
+            "（或运行 confirm-scores）"
+        )
     tz = tables.campaign.deadline.tzinfo
     units = tables.units
     changed = units.loc[units["submitted"] & ~units.get("score_confirmed", True), "unit"]

@@ -620,7 +620,9 @@ def _internal_lines(draft: _Draft) -> list[tuple[str, int]]:
         lines += [
             (f"{xml_safe(r.get('unit'))}（{float(r.get('score')):.1f}分）", 2) for r in pending
         ]
-        lines.append(("核对评分后运行 confirm-scores 确认，确认后方列入通报。", 2))
+        lines.append(
+            ("核对评分后在管理台“确认评分”页确认（或运行 confirm-scores），确认后方列入通报。", 2)
+        )
     waiting = [p for p in draft.people if p.get("status") == "candidate"]
     if waiting:
         lines.append((f"{chinese_ordinal(_next(lines))}、先进个人候选人（待确认）：", 0))
@@ -633,7 +635,11 @@ def _internal_lines(draft: _Draft) -> list[tuple[str, int]]:
             for p in waiting
         ]
         lines.append(
-            ("确认：confirm-individual 姓名 单位；不予表彰：reject-individual 姓名 单位。", 2)
+            (
+                "在管理台“先进个人”页确认或不予表彰（或运行 confirm-individual / "
+                "reject-individual 姓名 单位）。",
+                2,
+            )
         )
     if draft.findings:
         lines.append(

@@ -12,6 +12,7 @@ import getpass
 import hashlib
 import json
 import mimetypes
+import re
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -271,6 +272,10 @@ def confirm_scores(ledger: Ledger, tables, reason: str, now: datetime) -> str:
     return f"已确认 {len(scores)} 个单位的评分{named}。"
 
 
+# A person's name as staff type it: letters (汉字 or Latin), the middle dot of minority names.
+_PERSON_NAME = re.compile(r"[^\W\d_](?:[^\W\d_]|[·• .\-]){1,19}")
+
+
 def decide_individual(
     ledger: Ledger, tables, name: str, unit: str, confirm: bool, add: bool, reason: str, now
 ) -> str:
@@ -279,12 +284,14 @@ def decide_individual(
     Only a candidate found in the unit's deeds materials can be confirmed, unless ``add``
     (staff name someone the documents do not show as a candidate).
     """
-    name = name.strip()
+    name = " ".join(name.split())
+    if not _PERSON_NAME.fullmatch(name):
+        raise CorrectionError(f"姓名“{name[:40]}”无效：请填写 2–20 个字的姓名（汉字、字母或“·”）")
     people = tables.individuals
     mine = people.loc[people["unit"] == unit]
     if name not in set(mine["name"]) and not (confirm and add):
         listed = "、".join(sorted(set(mine["name"]))) or "无"
-        hint = "；如确需表彰此人，请加 --new" if confirm else ""
+        hint = "；如确需表彰此人，请按新增人员确认（命令行加 --new）" if confirm else ""
         raise CorrectionError(f"{unit} 的先进个人候选人中没有“{name}”（候选：{listed}）{hint}")
     value = "confirmed" if confirm else "rejected"
     _record(ledger, "confirm_individual", f"{unit}/{name}", value, reason, now)

@@ -5,6 +5,7 @@ test_console_browser.py."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -23,9 +24,13 @@ from tests.support.console import (
     HOSTILE_BODY,
     HOSTILE_FILE,
     HOSTILE_SUBJECT,
+    PASSAGE,
     PASSWORD,
+    REFERENCE,
+    add_shared_materials,
     csrf_token,
     make_campaign,
+    shared_photo,
 )
 from tests.support.project import run_cli
 from tests.support.smtp import SmtpServer
@@ -531,3 +536,278 @@ def test_worker_reports_its_polls_and_errors_in_chinese(campaign, monkeypatch) -
     assert error.startswith("收取失败：")
     assert "环境变量 CONSOLE_TEST_NO_SUCH_VARIABLE 未设置" in error
     assert "【警告】" in error and status.snapshot().failures == 3
+
+
+# -- 本机检查 ---------------------------------------------------------------------------------
+
+
+def test_doctor_page_shows_the_cli_rows_and_never_the_password(campaign, monkeypatch) -> None:
+    from pipeline.doctor import diagnose
+
+    secret = "授权码-abcdefgh-12345678"
+    monkeypatch.setenv("CONSOLE_DOCTOR_PW", secret)
+    imap = campaign.model_copy(
+        update={
+            "mailbox": campaign.mailbox.model_copy(
+                update={"source": "imap", "host": "imap.qq.com", "port": 993,
+                        "username": "hyjdb@qq.com", "password_env": "CONSOLE_DOCTOR_PW"}
+            )
+        }
+    )  # fmt: skip
+    add_user(imap.data_dir, "小李", PASSWORD, "查看")  # read-only, and still sees it
+    client = client_for(imap, login=True)
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    client.post("/login", data={"csrf_token": token, "name": "小李", "password": PASSWORD})
+    html = client.get("/doctor").get_data(as_text=True)
+    assert "本机检查" in html and secret not in html
+    assert "环境变量 CONSOLE_DOCTOR_PW 已设置（不显示内容）" in html
+    shown = client.get("/doctor?format=json").get_json()
+    rows = [(c["name"], c["detail"], c["fix"]) for s in shown["sections"] for c in s["checks"]]
+    assert rows == [(c.name, c.detail, c.fix) for c in diagnose(imap)]
+    assert secret not in json.dumps(shown, ensure_ascii=False)
+    monkeypatch.delenv("CONSOLE_DOCTOR_PW")
+    unset = client.get("/doctor").get_data(as_text=True)
+    assert "CONSOLE_DOCTOR_PW 未设置" in unset and "setx CONSOLE_DOCTOR_PW" in unset
+    assert "需处理" in unset and 'id="doctor-summary"' in unset
+
+
+# -- 确认评分 ---------------------------------------------------------------------------------
+
+
+def _low(config) -> set[str]:
+    table = units_csv(config).fillna("")
+    return set(table.loc[table["notice_reasons"].str.contains("low_score"), "unit"])
+
+
+def test_confirm_scores_names_the_low_units_and_goes_stale_when_a_score_changes(
+    campaign,
+) -> None:
+    client = client_for(campaign)
+    before = client.get("/scores?format=json").get_json()
+    waiting = {r["unit"] for r in before["rows"] if r["low"] == "确认后列为评分偏低"}
+    assert before["named_now"] == [] and _low(campaign) == set() and "演陂镇" in waiting
+    assert before["unconfirmed"] == len(before["rows"]) > 0
+    assert {r["state"] for r in before["rows"]} == {"未确认"}
+    post(client, "/act/confirm-scores", page="/scores", reason="已核对评分明细",
+         seen=before["seen"])  # fmt: skip
+    assert _low(campaign) == waiting
+    after = client.get("/scores?format=json").get_json()
+    assert after["named_now"] == after["named_after"] == before["named_after"]
+    assert after["unconfirmed"] == 0 and after["last"]["reason"] == "已核对评分明细"
+    [record] = [c for c in corrections(campaign) if c.kind == "confirm_scores"]
+    log = client.get("/log?format=json").get_json()["corrections"]
+    row = next(r for r in log if r["id"] == record.id)
+    assert (row["kind"], row["what"]) == ("确认评分", "各单位评分")
+    assert row["value"] == f"确认 {len(before['rows'])} 个单位的得分" and "{" not in row["value"]
+
+    # A score that changes afterwards is no longer the confirmed one.
+    post(client, "/act/score", page="/unit/演陂镇", unit="演陂镇", score="70", reason="实地核查")
+    stale = {r["unit"]: r for r in client.get("/scores?format=json").get_json()["rows"]}
+    assert stale["演陂镇"]["state"] == "得分有变化（确认时 59.4 分），需重新确认"
+    assert stale["西渡镇"]["state"] == "已确认" and "演陂镇" not in _low(campaign)
+
+    # Revoked on the 记录 page: back to suggestions only.
+    post(client, "/act/revoke", page="/log", id=str(record.id), reason="重新核对")
+    assert _low(campaign) == set()
+
+
+def test_confirm_scores_refuses_a_page_drawn_before_the_scores_changed(campaign) -> None:
+    client = client_for(campaign)
+    drawn = client.get("/scores?format=json").get_json()["seen"]
+    post(client, "/act/score", page="/unit/演陂镇", unit="演陂镇", score="70", reason="实地核查")
+    for seen in (drawn, ""):  # a changed list, or a form without the list it showed
+        response = post(client, "/act/confirm-scores", page="/scores", seen=seen)
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert "请核对后再确认" in page
+    assert [c.kind for c in corrections(campaign)] == ["override_score"]
+    # Mail the office sends changes nothing staff confirm: the page drawn before still works.
+    drawn = client.get("/scores?format=json").get_json()["seen"]
+    with Ledger(campaign.data_dir / "ledger.sqlite3") as ledger, ledger.transaction():
+        ledger.bump_generation()
+    post(client, "/act/confirm-scores", page="/scores", seen=drawn)
+    assert [c.kind for c in corrections(campaign)] == ["override_score", "confirm_scores"]
+
+
+# -- 先进个人 ---------------------------------------------------------------------------------
+
+
+def _people(client) -> dict[tuple[str, str], dict]:
+    rows = client.get("/individuals?format=json").get_json()["rows"]
+    return {(r["unit"], r["name"]): r for r in rows}
+
+
+def test_individuals_confirm_reject_add_and_revoke(campaign) -> None:
+    client = client_for(campaign)
+    people = _people(client)
+    assert people[("西渡镇", "张三")]["status_label"] == "待确认"
+    post(client, "/act/individual", page="/individuals", name="张三", unit="西渡镇",
+         decision="confirm", reason="事迹突出")  # fmt: skip
+    post(client, "/act/individual", page="/individuals", name="李喆", unit="樟树乡",
+         decision="reject", reason="材料不足")  # fmt: skip
+    post(client, "/act/individual", page="/individuals", name="欧阳明", unit="洪市镇",
+         decision="confirm", new="1", reason="经领导研究同意")  # fmt: skip
+    people = _people(client)
+    assert people[("西渡镇", "张三")]["status_label"] == "已确认"
+    assert people[("西渡镇", "张三")]["note"] == "事迹突出"
+    assert people[("樟树乡", "李喆")]["status_label"] == "不予表彰"
+    added = people[("洪市镇", "欧阳明")]
+    assert added["status_label"] == "已确认" and added["documents"] == []
+    certificates = campaign.reports_dir / "荣誉证书"
+    assert (certificates / "荣誉证书_个人_张三_西渡镇.docx").is_file()
+    assert (certificates / "荣誉证书_个人_欧阳明_洪市镇.docx").is_file()
+    assert not (certificates / "荣誉证书_个人_李喆_樟树乡.docx").exists()
+    download = client.get(f"/reports/{people[('西渡镇', '张三')]['certificate']}")
+    assert download.status_code == 200 and download.data.startswith(b"PK")
+    log = client.get("/log?format=json").get_json()["corrections"]
+    readable = {(r["what"], r["value"]) for r in log if r["kind"] == "先进个人确认"}
+    assert readable == {
+        ("先进个人 张三（西渡镇）", "确认表彰"),
+        ("先进个人 李喆（樟树乡）", "不予表彰"),
+        ("先进个人 欧阳明（洪市镇）", "确认表彰"),
+    }
+    unit_log = client.get("/unit/西渡镇?format=json").get_json()["corrections"]
+    assert [r["what"] for r in unit_log] == ["先进个人 张三（西渡镇）"]
+    confirm = next(c for c in corrections(campaign) if c.target == "西渡镇/张三")
+    post(client, "/act/revoke", page="/log", id=str(confirm.id), reason="点错了")
+    assert _people(client)[("西渡镇", "张三")]["status_label"] == "待确认"
+    assert not (certificates / "荣誉证书_个人_张三_西渡镇.docx").exists()
+
+
+def test_individual_names_are_checked(campaign) -> None:
+    client = client_for(campaign)
+    for name, unit, expected in [
+        ("<svg onload=alert(1)>", "洪市镇", "姓名"),
+        ("", "洪市镇", "姓名"),
+        ("王二麻", "没有这个单位", "单位名录中没有"),
+    ]:
+        response = post(client, "/act/individual", page="/individuals", name=name, unit=unit,
+                        decision="confirm", new="1")  # fmt: skip
+        assert expected in client.get(response.headers["Location"]).get_data(as_text=True)
+    # Not a candidate of that unit, and not added as new: refused, naming the candidates.
+    response = post(client, "/act/individual", page="/individuals", name="张三", unit="樟树乡",
+                    decision="confirm")  # fmt: skip
+    assert "候选：李喆" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert corrections(campaign) == []
+
+
+def test_confirm_pages_refuse_viewers_and_posts_without_a_token(campaign) -> None:
+    add_user(campaign.data_dir, "小李", PASSWORD, "查看")
+    viewer = client_for(campaign, login=True)
+    token = csrf_token(viewer.get("/login").get_data(as_text=True))
+    viewer.post("/login", data={"csrf_token": token, "name": "小李", "password": PASSWORD})
+    for path in ("/scores", "/individuals", "/doctor"):
+        page = viewer.get(path)
+        assert page.status_code == 200, path
+        assert "acts.individual" not in page.get_data(as_text=True), path
+        assert 'action="/act/' not in page.get_data(as_text=True), path
+    page = viewer.get("/scores").get_data(as_text=True)
+    for path, form in [
+        ("/act/confirm-scores", {}),
+        ("/act/individual", {"name": "张三", "unit": "西渡镇", "decision": "confirm"}),
+    ]:
+        response = viewer.post(path, data={"csrf_token": csrf_token(page), **form})
+        assert response.status_code == 403, path
+    manager = client_for(campaign)
+    for path in ("/act/confirm-scores", "/act/individual"):
+        form = {"name": "张三", "unit": "西渡镇", "decision": "confirm", "back": "/individuals"}
+        assert manager.post(path, data=form).status_code == 400, path
+    assert corrections(campaign) == []
+
+
+def test_hostile_individual_names_are_escaped(campaign) -> None:
+    """A name that reached the ledger some other way (an old version, a hand edit) is text."""
+    with Ledger(campaign.data_dir / "ledger.sqlite3") as ledger, ledger.transaction():
+        ledger.add_correction("confirm_individual", f"西渡镇/{HOSTILE}", "confirmed",
+                              "<b>理由</b>", "小王", NOW.isoformat())  # fmt: skip
+        ledger.bump_generation()
+    client = client_for(campaign)
+    for path in ("/individuals", "/log", "/unit/西渡镇"):
+        html = client.get(path).get_data(as_text=True)
+        assert HOSTILE not in html and "<b>理由</b>" not in html, path
+        assert "&lt;img src=x onerror=alert(1)&gt;" in html, path
+
+
+# -- 疑点 and lateness ------------------------------------------------------------------------
+
+HOSTILE_PASSAGE = "<script>alert('雷同')</script>" + PASSAGE
+HOSTILE_PHOTO = "<img src=x onerror=alert(9)>活动.jpg"
+HOSTILE_DEEDS = "赵六同志<b onmouseover=alert(8)>长期</b>坚持禁毒宣传，带领志愿者走遍全镇各村。"
+
+
+@pytest.fixture(scope="module")
+def findings(tmp_path_factory):
+    """The sample campaign plus 集兵镇 and 杉桥镇 sharing a photo (named to be markup; also in
+    last year's folder, outside the data folder) and a report passage holding markup; 集兵镇's
+    deeds name 赵六 in a sentence holding markup."""
+    folder = tmp_path_factory.mktemp("console-findings")
+    config = load_config(make_campaign(folder, integrity={"reference_folders": [REFERENCE]}))
+    add_shared_materials(folder, HOSTILE_PHOTO, HOSTILE_PASSAGE, HOSTILE_DEEDS)
+    run_once(config, NOW)
+    return config
+
+
+def test_findings_on_the_unit_page_in_words_with_files_by_id(findings) -> None:
+    client = client_for(findings)
+    rows = client.get("/unit/集兵镇?format=json").get_json()["integrity"]
+    kinds = {r["kind"]: r for r in rows}
+    assert {"与其他单位照片相同", "往年照片重复使用", "文字与他处雷同"} <= set(kinds)
+    shared = kinds["与其他单位照片相同"]
+    assert shared["other_unit"] == "杉桥镇" and shared["measure"].startswith("图像差异 ")
+    assert shared["file"]["name"] == shared["other"]["name"] == HOSTILE_PHOTO
+    other = client.get(f"/file/{shared['other']['id']}")
+    assert other.status_code == 200 and other.data == shared_photo()
+    with Ledger(findings.data_dir / "ledger.sqlite3") as ledger:
+        assert ledger.file_row(shared["other"]["id"])["unit"] == "杉桥镇"
+    old = kinds["往年照片重复使用"]["other"]
+    assert old["id"] is None and old["name"].endswith("2019年活动.jpg")  # named, never served
+    assert re.fullmatch(r"雷同占 \d+%", kinds["文字与他处雷同"]["measure"])
+    html = client.get("/unit/集兵镇").get_data(as_text=True)
+    assert "<script>alert('雷同')" not in html and "<img src=x onerror=alert(9)>" not in html
+    assert "&lt;script&gt;alert(&#39;雷同&#39;)&lt;/script&gt;" in html
+    assert f'href="/file/{shared["other"]["id"]}"' in html
+    assert "往年照片重复使用" in html and "2019年活动.jpg</span>" in html
+
+
+def test_findings_section_on_the_overview_and_offline_dashboard(findings) -> None:
+    client = client_for(findings)
+    section = client.get("/?format=json").get_json()["view"]["integrity"]
+    counts = {c["label"]: c["count"] for c in section["counts"]}
+    assert counts["与其他单位照片相同"] == 2 and counts["文字与他处雷同"] == 2
+    assert sum(counts.values()) == len(section["rows"])
+    for html in (
+        client.get("/").get_data(as_text=True),
+        (findings.reports_dir / "报送看板.html").read_text(encoding="utf-8"),
+    ):
+        body = html.split('id="integrity-findings"', 1)[1].split("</section>", 1)[0]
+        assert "与其他单位照片相同 2 处" in body and "杉桥镇" in body
+        assert "<script>alert('雷同')" not in html and "<img src=x onerror=alert(9)>" not in html
+        assert "&lt;script&gt;alert(&#39;雷同&#39;)" in body
+    offline = (findings.reports_dir / "报送看板.html").read_text(encoding="utf-8")
+    assert offline.count("<script") == 2 and "script-src &#39;sha256-" in offline
+
+
+def test_hostile_deeds_excerpt_is_escaped(findings) -> None:
+    client = client_for(findings)
+    people = _people(client)
+    assert "赵六同志<b onmouseover=alert(8)>长期</b>" in people[("集兵镇", "赵六")]["excerpt"]
+    html = client.get("/individuals").get_data(as_text=True)
+    assert "<b onmouseover" not in html and "&lt;b onmouseover=alert(8)&gt;" in html
+
+
+def test_lateness_reads_as_in_the_ledger_workbook(campaign) -> None:
+    """金兰镇 was late: the console and the dashboard say it the way the 台账 counts it."""
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(campaign.reports_dir / "报送台账.xlsx")["逾期与缺报"]
+    header = [c.value for c in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0] == "金兰镇")
+    record = dict(zip(header, row, strict=False))
+    wording = f"逾期 {record['逾期天数']} 天（{record['逾期报送的材料']}）"
+    assert wording == "逾期 3 天（照片、总结报告、事迹材料、视频）"
+    client = client_for(campaign)
+    assert client.get("/unit/金兰镇?format=json").get_json()["status"].startswith(wording)
+    table = client.get("/?format=json").get_json()["view"]["unit_table"]
+    row = next(r for r in table["rows"] if r["unit"] == "金兰镇")
+    assert wording in [b["label"] for b in row["badges"]]
+    offline = (campaign.reports_dir / "报送看板.html").read_text(encoding="utf-8")
+    assert f'<span class="badge b-late">{wording}</span>' in offline

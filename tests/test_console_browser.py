@@ -25,6 +25,8 @@ from tests.support.console import (
     HOSTILE,
     HOSTILE_SUBJECT,
     PASSWORD,
+    REFERENCE,
+    add_shared_materials,
     add_user,
     make_campaign,
     serving,
@@ -105,7 +107,9 @@ def site(tmp_path_factory):
             smtp=smtp.config(),
             notify={"dry_run": False},
             console={"sign_in": "always"},
+            integrity={"reference_folders": [REFERENCE]},
         )
+        add_shared_materials(folder)  # 疑点 to look at: a shared photo, a copied passage
         import yaml
 
         raw = yaml.safe_load(config.read_text(encoding="utf-8"))
@@ -297,6 +301,50 @@ def test_revoke_a_correction(staff, site) -> None:
         page.click("text=报送台账.xlsx")
     assert download.value.suggested_filename == "报送台账.xlsx"
     shoot(page, "6-reports")
+    staff.clean()
+
+
+def _low_score_sentence(site) -> str:
+    return next((line for line in _notice_text(site).splitlines() if "评分偏低。" in line), "")
+
+
+def test_confirm_scores_and_an_individual_by_clicking(staff, site) -> None:
+    table = units(site).fillna("")
+    low = table.index[(table["submitted"] == "true") & (table["score"].astype(float) < 60)][0]
+    assert "low_score" not in table.loc[low, "notice_reasons"]  # not before staff confirm
+    assert f"{low}（" not in _low_score_sentence(site)
+    page = staff.go("/scores")
+    assert low in page.inner_text("#named-after") and page.inner_text("#named-now") == "无"
+    shoot(page, "7-scores")
+    page.locator("#low-score input.reason").fill("已核对评分明细")
+    page.click("#confirm-scores")
+    page.wait_for_load_state()
+    assert "已确认" in flash(page) and low in page.inner_text("#named-now")
+    assert "low_score" in units(site).loc[low, "notice_reasons"]
+    assert f"{low}（" in _low_score_sentence(site)  # the 通报 names it now
+
+    page = staff.go("/individuals")
+    row = page.locator("#people-table tr", has_text="张三")
+    assert "待确认" in row.inner_text()
+    shoot(page, "8-individuals")
+    row.locator("input.reason").fill("事迹突出")
+    row.locator("button", has_text="确认表彰").click()
+    page.wait_for_load_state()
+    assert "已确认 张三" in flash(page)
+    certificate = site["data"] / "reports" / "荣誉证书" / "荣誉证书_个人_张三_西渡镇.docx"
+    assert certificate.is_file()
+    with page.expect_download() as download:
+        page.locator("#people-table tr", has_text="张三").locator("a", has_text="荣誉证书").click()
+    assert download.value.suggested_filename == certificate.name
+    assert "确认表彰" in staff.go("/log").locator("#corrections tr", has_text="张三").inner_text()
+
+    page = staff.go("/unit/集兵镇")
+    assert "往年照片重复使用" in page.inner_text("#integrity")
+    page.evaluate("document.getElementById('integrity').scrollIntoView()")
+    shoot(page, "9-findings")
+    page = staff.go("/doctor")
+    assert page.locator("table.doctor tr", has_text="ffprobe").count() == 1
+    shoot(page, "10-doctor")
     staff.clean()
 
 

@@ -32,6 +32,7 @@ from tests.support.report_tables import (
     HOSTILE_SUBJECT,
     HOSTILE_UNIT,
     TZ,
+    XSS,
     sample_tables,
 )
 
@@ -400,6 +401,54 @@ def test_empty_tables_render(tmp_path: Path) -> None:
     write_dashboard(path, tables, tmp_path)
     page = path.read_text(encoding="utf-8")
     assert "没有待确认的邮件或文件" in page and "没有网盘或超大附件链接" in page
+
+
+def test_lateness_badge_says_how_late_and_what(tmp_path: Path) -> None:
+    html = render_dashboard(sample_tables(), tmp_path, tmp_path)
+    assert '<span class="badge b-late">逾期 3 天（事迹材料、视频）</span>' in html  # 衡阳县工业园区
+    assert '<span class="badge b-late">逾期 2 天（照片、总结报告、事迹材料、视频）</span>' in html
+    data = json.loads(html.split('id="dashboard-data">', 1)[1].split("</script>", 1)[0])
+    row = next(r for r in data["rows"] if r["unit"] == "衡阳县工业园区")
+    assert row["status"] == "逾期 3 天（事迹材料、视频）、不全" and "late" in row["tags"]
+
+
+def test_integrity_section_counts_kinds_and_escapes_evidence(tmp_path: Path) -> None:
+    import dataclasses
+    from urllib.parse import quote
+
+    tables = sample_tables()
+    hostile = tables.integrity.assign(evidence=XSS + tables.integrity["evidence"])
+    tables = dataclasses.replace(tables, integrity=hostile)
+    html = render_dashboard(tables, tmp_path / "data" / "reports", tmp_path / "data")
+    section = html.split('id="integrity-findings"', 1)[1].split("</section>", 1)[0]
+    assert "材料疑点（2）" in section
+    assert "与其他单位照片相同 1 处" in section and "视频过短 1 处" in section
+    assert XSS not in html and section.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 2
+    # The file opens from the offline page, relative to it, like the materials folders.
+    assert f'href="{quote("../materials/金兰镇/照片/活动1.jpg")}"' in section
+    assert html.count("<script") == 2  # still one script of its own, allowed by hash
+    none = render_dashboard(sample_tables(n_units=1), tmp_path, tmp_path)
+    assert "没有发现疑点" in none
+
+
+@pytest.mark.parametrize(
+    ("kind", "measure", "words"),
+    [
+        ("same_photo_other_unit", 3.0, "图像差异 3/64"),
+        ("reused_photo", 0.0, "图像差异 0/64"),
+        ("copied_text", 0.354, "雷同占 35%"),
+        ("short_video", 2.5, "时长 2.5 秒"),
+        ("unplayable_video", 0.0, ""),
+        ("exif_outside_window", 320.0, "超出活动期 320 天"),
+        ("expired_video_link", 45.7, "已过 46 天"),
+        ("a_new_kind", 7.0, "7"),
+        ("short_video", float("nan"), ""),
+    ],
+)
+def test_measures_read_as_words(kind: str, measure: float, words: str) -> None:
+    from outputs._common import measure_label
+
+    assert measure_label(kind, measure) == words
 
 
 # --------------------------------------------------------------------------------------------

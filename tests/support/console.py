@@ -42,6 +42,46 @@ def hostile_mail() -> bytes:
     ).to_bytes()
 
 
+PASSAGE = (
+    "今年我们组织志愿者深入各村组开展禁毒宣传，发放宣传资料三千余份，举办专题讲座八场，"
+    "受教育群众达两万人次，并对社区戒毒人员逐一走访帮扶，取得了良好的社会效果。"
+)
+DEEDS = "赵六同志长期坚持禁毒宣传，带领志愿者走遍全镇各村。"
+REFERENCE = "往年材料"  # last year's material, beside config.yaml (integrity.reference_folders)
+
+
+def shared_photo() -> bytes:
+    return files.photo(77, 800, 600, exif_datetime="2020:12:15 10:30:00")
+
+
+def add_shared_materials(
+    folder: Path, photo_name: str = "活动照片.jpg", passage: str = PASSAGE, deeds: str = DEEDS
+) -> None:
+    """Mails for integrity findings: 集兵镇 and 杉桥镇 both send one photo (also in last year's
+    folder) and a report with one passage; 集兵镇's deeds name 赵六. The config must list
+    ``REFERENCE`` under integrity.reference_folders."""
+    photo = shared_photo()
+    (folder / REFERENCE).mkdir(exist_ok=True)
+    (folder / REFERENCE / "2019年活动.jpg").write_bytes(photo)
+    senders = {"集兵镇": "jibingzjdb@163.com", "杉桥镇": "shanqiaozhen@126.com"}
+    for index, (unit, address) in enumerate(senders.items()):
+        attachments = [
+            Att(photo_name, photo),
+            Att(f"{unit}工作总结.docx", files.docx([passage], title=f"{unit}工作总结")),
+        ]
+        if unit == "集兵镇":
+            title = "赵六同志先进事迹材料"
+            attachments.append(Att(f"{title}.docx", files.docx([deeds], title=title)))
+        mail = Mail(
+            sender=(unit, address),
+            subject=f"{unit}禁毒志愿服务材料",
+            date=dt.datetime(2020, 12, 20 + index, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+            attachments=attachments,
+            seed=unit,
+        )
+        (folder / "inbox" / f"50_{index}.eml").write_bytes(mail.to_bytes())
+
+
 def make_campaign(folder: Path, **sections) -> Path:
     """A config over a copy of the sample inbox plus the hostile mail; returns the config path."""
     inbox = folder / "inbox"
