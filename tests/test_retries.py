@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pipeline.process
+import parsers.sort
 from intake.models import RawMail
 from pipeline.config import load_config
 from pipeline.jobs import _context, run_once, worker
@@ -36,7 +36,7 @@ def test_failing_message_is_retried_then_sent_to_review(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("parser bug")
 
-    monkeypatch.setattr(pipeline.process, "sort_mail", broken)
+    monkeypatch.setattr(parsers.sort, "sort_mail", broken)  # process() imports it per call
     assert run_once(config, NOW).failed == 1
     assert _status(config)[:2] == ("failed", 1)
     assert run_once(config, NOW).failed == 1  # retried from the stored raw mail
