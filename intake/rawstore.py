@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from portable.atomic import write_bytes_atomic
+from portable.atomic import flush_to_disk, write_bytes_atomic
 
 
 def sha256_hex(data: bytes) -> str:
@@ -23,10 +23,20 @@ class RawStore:
         return f"mail/{digest[:2]}/{digest}.eml"
 
     def put(self, raw: bytes) -> str:
-        digest = sha256_hex(raw)
-        path = self.root / digest[:2] / f"{digest}.eml"
-        if not path.exists() or path.stat().st_size != len(raw):
-            # via a temp file in scratch (emptied when a worker starts), so a crash never
-            # leaves a half-written message in place
-            write_bytes_atomic(path, raw, scratch=self.scratch)
-        return digest
+        return self.put_all([raw])[0]
+
+    def put_all(self, raws: list[bytes]) -> list[str]:
+        """Store messages and make them durable together (one flush for a fetch batch); a
+        crash before the flush loses nothing the ledger knows of, since the ledger records a
+        message only after this returns."""
+        digests, written = [], []
+        for raw in raws:
+            digest = sha256_hex(raw)
+            path = self.root / digest[:2] / f"{digest}.eml"
+            if not path.exists() or path.stat().st_size != len(raw):
+                # via a temp file in scratch (emptied when a worker starts), so a crash never
+                # leaves a half-written message in place
+                written.append(write_bytes_atomic(path, raw, scratch=self.scratch, durable=False))
+            digests.append(digest)
+        flush_to_disk(written)
+        return digests

@@ -120,11 +120,21 @@ class _Sorter:
     def __init__(
         self, staging: Path, registry: Registry, rules: SortRules, learned: dict[str, str]
     ):
-        self.staging = staging
+        self._staging, self._staged = staging, False
         self.registry = registry
         self.rules = rules
         self.learned = learned
         self.files: list[SortedFile] = []
+
+    @property
+    def staging(self) -> Path:
+        """The staging folder, made when the first part is written (most mail of a poll
+        has no parts at all: a folder made and removed per message costs more than its
+        parsing)."""
+        if not self._staged:
+            self._staging.mkdir(parents=True, exist_ok=True)
+            self._staged = True
+        return self._staging
 
     # -- files -------------------------------------------------------------------------------
     def _next(self) -> int:
@@ -476,7 +486,6 @@ def sort_mail(
     """Decode, sniff, unpack and classify every part; decide the unit (or why not)."""
     if staging.exists():
         shutil.rmtree(staging)
-    staging.mkdir(parents=True)
     sorter = _Sorter(staging, registry, rules, learned)
     per_mail: list[tuple[ParsedMail, list[SortedFile]]] = []
     for part in _walk(mail):

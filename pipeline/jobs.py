@@ -17,7 +17,8 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from intake.ledger import Ledger
-from intake.models import IntakeError
+from intake.models import IntakeError, RawMail
+from intake.rawstore import RawStore
 from parsers.tools import find_tools
 from parsers.units import Registry, load_registry
 from pipeline.config import Config, ConfigError
@@ -172,6 +173,20 @@ def _progress_bar(pending: int):
     return tqdm(total=pending, unit="封", desc="收取邮件", disable=None, file=sys.stderr)
 
 
+def _groups(mails: Iterator[RawMail], mailbox) -> Iterator[list[RawMail]]:
+    """Consecutive mails, at most a fetch batch's worth (count and bytes) at a time."""
+    group: list[RawMail] = []
+    size = 0
+    for mail in mails:
+        group.append(mail)
+        size += len(mail.raw)
+        if len(group) >= mailbox.batch_size or size >= mailbox.batch_bytes // 2:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
 def _prefetch(config: Config, ctx):
     from pipeline.media import Prefetch  # with the first message that stores a photo or video
 
@@ -185,18 +200,24 @@ def _take_new_mail(ledger: Ledger, config: Config, ctx, prefetch, summary, say, 
         say(f"正在连接邮箱 {config.mailbox.host}:{config.mailbox.port}…")
     with _source(config) as source:
         pending = source.count_new(ledger)
+        store = RawStore(config.data_dir)
         with _progress_bar(pending) as bar:
             if progress:
                 progress(0, pending)
-            for done, mail in enumerate(source.new_mail(ledger), start=1):
-                outcome = ingest(ledger, source, mail, ctx())
-                _tally(summary, outcome)
-                if outcome.stored and outcome.message is not None:
-                    prefetch().submit(ledger.stored_media(outcome.message))
-                if bar is not None:
-                    bar.update(1)
-                if progress:
-                    progress(done, max(pending, done))
+            done = 0
+            for group in _groups(source.new_mail(ledger), config.mailbox):
+                # The raw mails of a group reach the disk together, before the ledger
+                # records any of them (a crash in between: they are simply taken again).
+                for mail, digest in zip(group, store.put_all([m.raw for m in group]), strict=True):
+                    outcome = ingest(ledger, source, mail, ctx(), digest)
+                    _tally(summary, outcome)
+                    if outcome.stored and outcome.message is not None:
+                        prefetch().submit(ledger.stored_media(outcome.message))
+                    done += 1
+                    if bar is not None:
+                        bar.update(1)
+                    if progress:
+                        progress(done, max(pending, done))
         summary.notices.extend(f"注意：{line}，已跳过" for line in source.skipped_folders)
 
 

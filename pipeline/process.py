@@ -54,10 +54,14 @@ def message_id_of(raw: bytes) -> str:
     return str(value).strip().strip("<>").strip()
 
 
-def ingest(ledger: Ledger, source: Source, mail: RawMail, ctx: Context) -> Outcome:
-    """Take one new message from a source exactly once."""
+def ingest(
+    ledger: Ledger, source: Source, mail: RawMail, ctx: Context, digest: str | None = None
+) -> Outcome:
+    """Take one new message from a source exactly once. ``digest``: the message is already
+    in the raw store, durably (``RawStore.put_all`` for a fetch batch)."""
     store = RawStore(ctx.data_dir)
-    digest = store.put(mail.raw)  # on disk before anything else happens
+    if digest is None:
+        digest = store.put(mail.raw)  # on disk before anything else happens
     known = ledger.message_by_sha(digest)
     if known is None and mail.rescan:
         # After a UIDVALIDITY change a server may hand back known mail with changed bytes

@@ -32,30 +32,47 @@ _DIVERTED = re.compile(rf"^(?P<stem>.+)（{_MARK} [^（）]*）(?P<suffix>\.[^.]
 
 def write_atomic(
     path: Path,
-    write: Callable[[Path], object],
+    write: Callable[[Path], object] | bytes,
     *,
     scratch: Path | None = None,
     divert_at: datetime | None = None,
+    durable: bool = True,
 ) -> Path:
     """Fill a temporary file with ``write(tmp)`` and put it at ``path`` in one step.
 
     Returns where the content landed: ``path``, or, when ``path`` is held open by another
     program and ``divert_at`` is given, the copy beside it (older copies are then removed).
+    ``durable=False`` leaves flushing to the caller (``flush_to_disk`` for a whole group).
+    ``write`` may be the bytes themselves (written through the temporary file's handle).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _folder(path.parent)
     folder = scratch if scratch is not None else path.parent
-    folder.mkdir(parents=True, exist_ok=True)
+    _folder(folder)
     fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f"{path.suffix}.tmp", dir=folder)
-    os.close(fd)
     tmp = Path(name)
     try:
-        _match_mode(tmp, path)
-        write(tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
+        if hasattr(os, "fchmod"):  # not on Windows, where the mode means little anyway
+            os.fchmod(fd, _mode(path))
+        else:
+            _match_mode(tmp, path)
+        if isinstance(write, bytes | bytearray | memoryview):
+            with os.fdopen(fd, "wb") as handle:
+                fd = -1
+                handle.write(write)
+                if durable:
+                    handle.flush()
+                    os.fsync(handle.fileno())
+        else:
+            os.close(fd)
+            fd = -1
+            write(tmp)
+            if durable:
+                _fsync(tmp)
         landed = _place(tmp, path, divert_at)
     except BaseException:
+        if fd >= 0:
+            os.close(fd)
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
@@ -64,8 +81,32 @@ def write_atomic(
     return landed
 
 
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def flush_to_disk(paths: list[Path]) -> None:
+    """Make files written with ``durable=False`` survive a power cut, as a group: one
+    ``os.sync`` where the system has it (a few ms for a whole fetch batch, against a
+    fsync per file), else a flush of each file (Windows)."""
+    if not paths:
+        return
+    sync = getattr(os, "sync", None)
+    if sync is not None:
+        sync()
+        return
+    for path in paths:
+        _fsync(path)
+
+
 def write_bytes_atomic(path: Path, data: bytes, **options) -> Path:
-    return write_atomic(path, lambda tmp: tmp.write_bytes(data), **options)
+    return write_atomic(path, data, **options)
+
+
+def _folder(folder: Path) -> None:
+    if not folder.is_dir():  # a stat: cheaper than a mkdir that fails on every write
+        folder.mkdir(parents=True, exist_ok=True)
 
 
 def replace_with_retry(source: Path, target: Path) -> None:
@@ -154,13 +195,23 @@ def _remove_diverted(path: Path, keep: Path) -> None:
 
 def _match_mode(tmp: Path, path: Path) -> None:
     """mkstemp creates 0600; give the file the mode a plain open() would have."""
+    os.chmod(tmp, _mode(path))
+
+
+def _mode(path: Path) -> int:
     try:
-        mode = path.stat().st_mode & 0o777
+        return path.stat().st_mode & 0o777
     except OSError:
-        current = os.umask(0o022)
-        os.umask(current)
-        mode = 0o666 & ~current
-    os.chmod(tmp, mode)
+        return 0o666 & ~_UMASK
+
+
+def _read_umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+_UMASK = _read_umask()  # read once: os.umask can only be read by setting it
 
 
 def _mtime(path: Path) -> float:
