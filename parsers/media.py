@@ -115,6 +115,16 @@ def facts_from_json(data: dict) -> ImageFacts | VideoFacts:
 # pictures
 
 
+def measure_file(path: str, category: str, ffprobe: str | None) -> dict | None:
+    """Facts of a stored photo or video as JSON (what a worker process hands back), or None
+    when the file is no longer there (a correction moved it meanwhile)."""
+    target = Path(path)
+    if not target.is_file():
+        return None
+    facts = measure_video(target, ffprobe) if category == "video" else measure_image(target)
+    return facts.to_json()
+
+
 def measure_image(path: Path) -> ImageFacts:
     """Hashes, size and capture time of the picture at ``path``; never raises for bad input."""
     try:

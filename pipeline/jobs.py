@@ -44,6 +44,7 @@ from pipeline.reports import (
 
 log = logging.getLogger(__name__)
 RECEIPTS_FROM = "receipts_from_message"  # first message id owed a receipt ("" while off)
+PREFETCH_FROM = 20  # a poll this large measures photos beside the parsing (see media.Prefetch)
 PROGRESS_FROM = 20  # show a progress bar when a poll brings at least this many mails
 LEDGER_WAIT_S = 600  # how long a command waits for a running poll before giving up
 
@@ -211,7 +212,7 @@ def _take_new_mail(ledger: Ledger, config: Config, ctx, prefetch, summary, say, 
                 for mail, digest in zip(group, store.put_all([m.raw for m in group]), strict=True):
                     outcome = ingest(ledger, source, mail, ctx(), digest)
                     _tally(summary, outcome)
-                    if outcome.stored and outcome.message is not None:
+                    if pending >= PREFETCH_FROM and outcome.stored and outcome.message:
                         prefetch().submit(ledger.stored_media(outcome.message))
                     done += 1
                     if bar is not None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 import os
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from parsers.media import (
     ImageFacts,
     VideoFacts,
     facts_from_json,
+    measure_file,
     measure_image,
     measure_video,
 )
@@ -77,35 +79,42 @@ def measure_missing(ledger: Ledger, jobs: Iterable[tuple[str, Path, str]], tools
 class Prefetch:
     """Measures the photos and videos a poll stores while the poll goes on.
 
-    The poll parses mail on one core; Pillow's decoding and ffprobe run outside the GIL, so
-    the other core measures meanwhile, and the report built after the poll finds the facts
+    The poll parses mail on one core; a worker process measures on the other (a process, not
+    threads: a measuring thread would hold the GIL whenever the poll waits for the disk or the
+    ledger, slowing every such wait down). The report built after the poll finds the facts
     ready instead of measuring them all then. Facts are written by ``store``, on the thread
     that owns the ledger; what could not be measured is left to ``refresh_stored``.
     """
 
     def __init__(self, data_dir: Path, tools: ToolPaths) -> None:
         self._data_dir, self._ffprobe = data_dir, tools.ffprobe
-        self._pool = ThreadPoolExecutor(max_workers=workers(), thread_name_prefix="measure")
+        # spawn, as on Windows: a forked copy of a process holding the ledger is no worker
+        context = multiprocessing.get_context("spawn")
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
         self._pending: dict[str, Future] = {}
 
     def submit(self, stored: Iterable[tuple[str, str, str]]) -> None:
         """(sha256, stored path, "photo"|"video") of files just committed."""
         for sha, path, category in stored:
             if sha not in self._pending:
-                job = (sha, self._data_dir / path, category)
-                self._pending[sha] = self._pool.submit(_measure_present, job, self._ffprobe)
+                target = str(self._data_dir / path)
+                future = self._pool.submit(measure_file, target, category, self._ffprobe)
+                self._pending[sha] = future
 
     def store(self, ledger: Ledger) -> int:
         """Wait for the measurements and keep them (those of the current probe version)."""
-        self._pool.shutdown(wait=True)
-        results = [future.result() for future in self._pending.values()]
+        results = []
+        for sha, future in self._pending.items():
+            try:
+                facts = future.result()
+            except Exception:  # the worker died or hit a bug: refresh_stored measures again
+                log.warning("measuring %s in the worker failed", sha[:12], exc_info=True)
+                continue
+            if facts is not None:
+                results.append((sha, facts_from_json(facts)))
+        self._pool.shutdown(wait=True, cancel_futures=True)
         self._pending.clear()
-        return _keep(ledger, [result for result in results if result is not None])
-
-
-def _measure_present(job: tuple[str, Path, str], ffprobe: str | None) -> tuple[str, object] | None:
-    """A file moved away meanwhile (a correction) is not measured here."""
-    return _measure(job, ffprobe) if job[1].is_file() else None
+        return _keep(ledger, results)
 
 
 def _keep(ledger: Ledger, results: list[tuple[str, object]]) -> int:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from intake.ledger import Ledger
 from parsers.tools import find_tools
+from pipeline.jobs import PREFETCH_FROM
 from pipeline.media import refresh_stored
 from tests.support.project import REPO, run_cli, write_config
 
@@ -21,8 +22,13 @@ def test_photos_measured_during_the_poll_equal_those_measured_at_report_time(tmp
     config = write_config(tmp_path)
     for mail in (REPO / "samples" / "inbox").glob("*.eml"):
         shutil.copy(mail, tmp_path / "inbox")
+        copy = mail.read_bytes().replace(b"Subject:", b"X-Copy: 1\r\nSubject:", 1)
+        (tmp_path / "inbox" / f"copy-{mail.name}").write_bytes(copy)  # a poll that prefetches
+    assert len(list((tmp_path / "inbox").glob("*.eml"))) >= PREFETCH_FROM
     assert run_cli(config, "once").returncode == 0
     data = tmp_path / "data"
+    log = (data / "logs" / "pipeline.log").read_text(encoding="utf-8")
+    assert "new photos/videos" not in log  # the report found nothing left to measure
     with Ledger(data / "ledger.sqlite3") as ledger:
         during_poll = ledger.media_facts()
         assert len(during_poll) >= len({sha for sha, _, _ in ledger.stored_media()}) > 5
