@@ -13,7 +13,7 @@ import logging
 import multiprocessing
 import os
 from collections.abc import Iterable
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,14 +92,21 @@ class Prefetch:
         context = multiprocessing.get_context("spawn")
         self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
         self._pending: dict[str, Future] = {}
+        self._broken = False
 
     def submit(self, stored: Iterable[tuple[str, str, str]]) -> None:
-        """(sha256, stored path, "photo"|"video") of files just committed."""
+        """(sha256, stored path, "photo"|"video") of files just committed. A worker that
+        cannot run (it could not start, it died) only means measuring at report time."""
         for sha, path, category in stored:
-            if sha not in self._pending:
-                target = str(self._data_dir / path)
+            if self._broken or sha in self._pending:
+                continue
+            target = str(self._data_dir / path)
+            try:
                 future = self._pool.submit(measure_file, target, category, self._ffprobe)
-                self._pending[sha] = future
+            except (BrokenExecutor, RuntimeError, OSError):
+                self._give_up()
+                return
+            self._pending[sha] = future
 
     def store(self, ledger: Ledger) -> int:
         """Wait for the measurements and keep them (those of the current probe version)."""
@@ -108,13 +115,18 @@ class Prefetch:
             try:
                 facts = future.result()
             except Exception:  # the worker died or hit a bug: refresh_stored measures again
-                log.warning("measuring %s in the worker failed", sha[:12], exc_info=True)
+                self._give_up()
                 continue
             if facts is not None:
                 results.append((sha, facts_from_json(facts)))
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._pending.clear()
         return _keep(ledger, results)
+
+    def _give_up(self) -> None:
+        if not self._broken:
+            log.warning("the measuring worker failed; photos are measured at report time")
+            self._broken = True
 
 
 def _keep(ledger: Ledger, results: list[tuple[str, object]]) -> int:

@@ -148,3 +148,16 @@ def test_docx_text_read_with_lxml_equals_python_docx(tmp_path: Path):
     for path in sorted(tmp_path.glob("*.docx")):
         expected = _result(*_python_docx_lines(path))
         assert read_document(path, "docx") == expected, path.name
+
+
+def test_a_measuring_worker_that_cannot_run_costs_only_a_later_measurement(tmp_path: Path):
+    """The worker beside the poll is an optimisation: when it cannot take work, the poll goes
+    on and the photos are measured at report time."""
+    from pipeline.media import Prefetch
+
+    prefetch = Prefetch(tmp_path, find_tools())
+    prefetch._pool.shutdown()  # as if the worker could not start
+    prefetch.submit([("a" * 64, "materials/x/照片/1.jpg", "photo")])
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        assert prefetch.store(ledger) == 0
+        assert ledger.media_facts() == {}
