@@ -59,12 +59,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
-import py7zr
-import py7zr.exceptions
-import py7zr.helpers
-import rarfile
-from py7zr.io import Py7zIO, WriterFactory
-
 from parsers.filetypes import archive_subtype
 from parsers.tools import ToolPaths, find_tools
 from portable import names
@@ -329,6 +323,10 @@ class _Entry:
     sequential: bool = False  # a compressed stream: skipping a member means decompressing it
 
 
+class _EncryptedMember(Exception):
+    """A member that needs a password (RAR says so only when it is opened)."""
+
+
 class _FormatError(Exception):
     """The archive as a whole cannot be read: code is corrupt, encrypted or unsupported."""
 
@@ -509,7 +507,7 @@ class _Run:
                 sink.abort()
                 self.problem("unsupported", name, _MESSAGES["unsupported_member"])
                 return None, False
-            except rarfile.PasswordRequired:
+            except _EncryptedMember:
                 sink.abort()
                 self.problem("encrypted", name, _MESSAGES["encrypted_member"])
                 return None, False
@@ -529,8 +527,10 @@ class _Run:
     # ---- 7z ------------------------------------------------------------------------------
 
     def _expand_7z(self, path: Path, display: str, base: Path) -> list[Member]:
+        from parsers.sevenzip import open_7z  # py7zr loads with the first 7z archive
+
         with path.open("rb") as fh:
-            archive = _open_7z(fh)
+            archive = open_7z(fh)
             try:
                 if archive.needs_password():
                     raise _FormatError("encrypted")
@@ -569,6 +569,9 @@ class _Run:
     ) -> list[_Job]:
         """Decide which members to write and where. In a solid block py7zr knows no per-member
         compressed size: the ratio is then taken against the whole archive's size."""
+        import py7zr.exceptions
+        import py7zr.helpers
+
         plan: list[_Job] = []
         seen: dict[str, int] = {}
         for f in files:
@@ -608,12 +611,16 @@ class _Run:
 
     def _run_7z_pass(self, path: Path, display: str, jobs: list[_Job]) -> _Job | None:
         """One py7zr extraction of ``jobs``; returns the job that failed (None: all done)."""
-        factory = _SinkFactory(self, jobs)
+        import py7zr.exceptions
+
+        from parsers.sevenzip import SinkFactory, open_7z
+
+        factory = SinkFactory(self, jobs)
         code = ""
         message = ""
         with path.open("rb") as fh:
             try:
-                archive = _open_7z(fh, max_extract_size=self.limits.max_total_bytes)
+                archive = open_7z(fh, max_extract_size=self.limits.max_total_bytes)
             except _FormatError:
                 return None  # it opened a moment ago; treat as no progress
             try:
@@ -690,87 +697,6 @@ class _Job:
     code: str = ""  # why it failed, once it has
 
 
-class _SinkFactory(WriterFactory):
-    """py7zr calls create() per member; each writer is a capped _Sink on the planned path."""
-
-    def __init__(self, run: _Run, jobs: list[_Job]) -> None:
-        self.run = run
-        self.by_key = {job.key: job for job in jobs}
-        self.current: _Job | None = None
-
-    def create(self, filename: str) -> Py7zIO:
-        job = self.by_key.get(filename)
-        if job is None:
-            return _DiscardIO()
-        self.current = job
-        job.sink = _Sink(self.run, job.target, job.compressed)
-        return _SinkIO(job, self)
-
-
-class _SinkIO(Py7zIO):
-    def __init__(self, job: _Job, factory: _SinkFactory) -> None:
-        self.job = job
-        self.factory = factory
-
-    def write(self, s: bytes | bytearray) -> int:
-        assert self.job.sink is not None
-        return self.job.sink.write(s)
-
-    def read(self, size: int | None = None) -> bytes:
-        return b""
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return 0
-
-    def flush(self) -> None:
-        return None
-
-    def size(self) -> int:
-        return self.job.sink.written if self.job.sink else 0
-
-    def seekable(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        sink = self.job.sink
-        if sink is not None and sink.fd is not None:
-            sink.close()
-            self.job.member = Member(self.job.name, self.job.target, sink.written)
-            if self.factory.current is self.job:
-                self.factory.current = None
-
-
-class _DiscardIO(Py7zIO):
-    def write(self, s: bytes | bytearray) -> int:
-        return len(s)
-
-    def read(self, size: int | None = None) -> bytes:
-        return b""
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return 0
-
-    def flush(self) -> None:
-        return None
-
-    def size(self) -> int:
-        return 0
-
-    def seekable(self) -> bool:
-        return False
-
-
-def _open_7z(fh: IO[bytes], max_extract_size: int | None = None) -> py7zr.SevenZipFile:
-    try:
-        return py7zr.SevenZipFile(fh, mode="r", max_extract_size=max_extract_size)
-    except py7zr.exceptions.PasswordRequired as exc:
-        raise _FormatError("encrypted") from exc
-    except py7zr.exceptions.UnsupportedCompressionMethodError as exc:
-        raise _FormatError("unsupported") from exc
-    except Exception as exc:  # Bad7zFile, EOFError, struct.error, lzma errors on damaged input
-        raise _FormatError("corrupt") from exc
-
-
 def _room(path: Path) -> int:
     """Characters left below ``path`` within Windows' default path limit."""
     return names.WINDOWS_MAX_PATH - names.utf16_length(str(path))
@@ -834,6 +760,8 @@ def _zip_iter(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> Iterator[_En
 def _rar_tool(unar: str | None, sevenzip: str | None, bsdtar: str | None) -> str:
     """Point rarfile at the tools found (unar, then 7-Zip, then bsdtar) and say which it uses.
     rarfile keeps its tool choice in module settings; this is the one place that sets them."""
+    import rarfile
+
     rarfile.UNAR_TOOL = unar or "unar"
     rarfile.SEVENZIP_TOOL = sevenzip or "7z"
     rarfile.BSDTAR_TOOL = bsdtar or "bsdtar"
@@ -852,6 +780,8 @@ def _rar_tool(unar: str | None, sevenzip: str | None, bsdtar: str | None) -> str
 
 
 def _rar_entries(path: Path, tools: ToolPaths) -> Iterator[_Entry]:
+    import rarfile
+
     if not _rar_tool(tools.unar, tools.sevenzip, tools.bsdtar):
         raise _FormatError("no_tool")
     try:
@@ -870,9 +800,7 @@ def _rar_entries(path: Path, tools: ToolPaths) -> Iterator[_Entry]:
     return _rar_iter(rf, infos, path, tools.bsdtar)
 
 
-def _rar_iter(
-    rf: rarfile.RarFile, infos: list[rarfile.RarInfo], path: Path, bsdtar: str | None
-) -> Iterator[_Entry]:
+def _rar_iter(rf, infos: list, path: Path, bsdtar: str | None) -> Iterator[_Entry]:
     # In a solid archive a member's own packed size says little (later members reuse the
     # dictionary of earlier ones): the ratio is then taken against the whole archive.
     solid_size = path.stat().st_size if rf.is_solid() else 0
@@ -892,9 +820,18 @@ def _rar_iter(
                     "file",
                     encrypted=info.needs_password(),
                     compressed=max(info.compress_size, solid_size),
-                    open=lambda info=info: rf.open(info),
+                    open=lambda info=info: _open_rar_member(rf, info),
                     fallback=fallback,
                 )
+
+
+def _open_rar_member(rf, info) -> IO[bytes]:
+    import rarfile
+
+    try:
+        return rf.open(info)
+    except rarfile.PasswordRequired as exc:
+        raise _EncryptedMember from exc
 
 
 class _BsdtarMember(AbstractContextManager):

@@ -38,8 +38,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pypdf import PdfReader
-
 from parsers.filetypes import pdf_limits_problem
 from parsers.tools import ToolPaths, find_tools
 from portable.processes import run_bounded
@@ -309,6 +307,8 @@ def _looks_like_html(path: Path) -> bool:
 
 
 def _read_pdf(path: Path, timeout_s: float) -> DocumentText:
+    from pypdf import PdfReader  # only for PDFs
+
     try:
         reader = PdfReader(path, strict=False)
         if reader.is_encrypted and not reader.decrypt(""):

@@ -33,10 +33,7 @@ from pathlib import Path, PurePosixPath
 import filetype
 import olefile
 import pillow_heif
-import py7zr
-import rarfile
 from PIL import Image
-from pypdf import PdfReader
 
 KINDS = ("image", "video", "document", "archive", "message", "other")
 
@@ -438,6 +435,8 @@ def _ends_with_eoi(path: Path) -> bool:
 
 
 def _pdf_damage(path: Path, size: int) -> str:
+    from pypdf import PdfReader  # these libraries load only for their own formats
+
     try:
         with path.open("rb") as fh:
             fh.seek(max(0, size - 2048))
@@ -457,7 +456,7 @@ def _pdf_damage(path: Path, size: int) -> str:
     return ""
 
 
-def pdf_limits_problem(reader: PdfReader) -> str:
+def pdf_limits_problem(reader) -> str:
     """Why a PDF must not be read further (too many objects or pages), or "".
 
     Walks the page tree with a budget before pypdf flattens it: a tree whose nodes share
@@ -488,6 +487,8 @@ def pdf_limits_problem(reader: PdfReader) -> str:
 
 
 def _7z_damage(path: Path) -> str:
+    import py7zr
+
     try:
         with py7zr.SevenZipFile(path, mode="r"):
             pass
@@ -499,6 +500,8 @@ def _7z_damage(path: Path) -> str:
 
 
 def _rar_damage(path: Path) -> str:
+    import rarfile
+
     try:
         with rarfile.RarFile(path):
             pass
