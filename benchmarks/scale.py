@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""How the costs grow: mails, files and units at 1x, 10x and 100x.
+
+Not part of CI. Each figure is the wall time of a whole ``run_pipeline.py`` child process
+(interpreter start included, bytecode cached as on an installed PC), with its peak RSS:
+
+- first ``once`` of N small text-only mails (folder source: the intake work without the
+  network; benchmarks/intake.py measures the same over IMAP), and an idle ``once`` after it;
+- ``report`` for a campaign of U units and F files, built directly in a ledger (synthetic rows,
+  as benchmarks/console.py builds them: no mail is parsed).
+
+    python benchmarks/scale.py            # mails 100 / 1,000 / 10,000; units 10 / 100 / 1,000
+    python benchmarks/scale.py --quick    # mails 100 / 1,000; units 10 / 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import functools
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+CST = dt.timezone(dt.timedelta(hours=8))
+STEPS = ((1, 100, 10, 500), (10, 1_000, 100, 5_000), (100, 10_000, 1_000, 50_000))
+SOURCES = ["contract.py", "run_pipeline.py", "intake", "parsers", "scoring", "outputs",
+           "outbox", "pipeline", "portable"]  # fmt: skip
+
+
+@functools.cache
+def _sibling(name: str):
+    """Another benchmark script as a module (its file name is also a package's name)."""
+    import importlib.util
+
+    path = REPO / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def environment(work: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *SOURCES], cwd=REPO, env=env)
+    return env
+
+
+def timed(command: list[str], folder: Path, env: dict[str, str]) -> tuple[float, float]:
+    """(seconds, peak RSS MiB) of one child, measured by a small launcher (see intake.py)."""
+    # benchmarks/intake.py's launcher reports the child's own peak RSS
+    child = _sibling("intake").run_child(
+        [sys.executable, str(REPO / "run_pipeline.py"), "--config", "config.yaml", *command],
+        " ".join(command),
+        cwd=folder,
+        env=env,
+    )
+    return child.seconds, child.peak_rss_mib
+
+
+def small_mails(folder: Path, count: int) -> None:
+    from tests.support.mails import Mail
+
+    units = _sibling("intake").registered_units(12)
+    inbox = folder / "inbox"
+    inbox.mkdir(parents=True)
+    for i in range(count):
+        unit, address = units[i % len(units)]
+        raw = Mail(
+            sender=(f"{unit}禁毒办", address),
+            subject=f"{unit}禁毒宣传工作信息第{i + 1}期",
+            date=dt.datetime(2020, 11, 1, 8, tzinfo=CST) + dt.timedelta(minutes=i),
+            text=f"{unit}今日开展禁毒宣传活动一次，发放宣传资料若干份。",
+            seed=f"scale-{i}",
+        ).to_bytes()
+        (inbox / f"{i:05d}.eml").write_bytes(raw)
+    shutil.copy(REPO / "registry.csv", folder / "registry.csv")
+    (folder / "config.yaml").write_text(
+        "mailbox: {source: folder, path: inbox}\nunits_file: registry.csv\n"
+        "paths: {data: data, reports: data/reports}\n",
+        encoding="utf-8",
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="only 1x and 10x")
+    args = parser.parse_args()
+    console_bench = _sibling("console")  # benchmarks/console.py: the synthetic campaign
+
+    work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    env = environment(work)
+    load_before = os.getloadavg()
+    rows = []
+    try:
+        warm = work / "warm-up"  # the first child of a run pays for cold caches: not measured
+        small_mails(warm, 5)
+        timed(["once"], warm, env)
+        for factor, mails, units, files in STEPS[: 2 if args.quick else 3]:
+            folder = work / f"mails-{factor}"
+            small_mails(folder, mails)
+            first, first_rss = timed(["once"], folder, env)
+            idle, idle_rss = timed(["once"], folder, env)
+            campaign = work / f"campaign-{factor}"
+            campaign.mkdir()
+            started = time.perf_counter()
+            console_bench.build(campaign, units, files)
+            built = time.perf_counter() - started
+            report, report_rss = timed(["report"], campaign, env)
+            rows.append((factor, mails, first, first_rss, idle, idle_rss, units, files, report,
+                         report_rss, built))  # fmt: skip
+            print(f"{factor}x done: once {first:.1f} s, idle {idle:.2f} s, report {report:.1f} s",
+                  flush=True)  # fmt: skip
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    load_after = os.getloadavg()
+    print()
+    print(
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
+        f"{load_before[0]:.1f} before / {load_after[0]:.1f} after"
+    )
+    header = ("scale", "mails", "first once", "mails/s", "RSS", "idle once", "RSS",
+              "units", "files", "report", "RSS")  # fmt: skip
+    print("  ".join(f"{h:>10}" for h in header))
+    for factor, mails, first, frss, idle, irss, units, files, report, rrss, _ in rows:
+        cells = (f"{factor}x", f"{mails:,}", f"{first:.2f} s", f"{mails / first:,.0f}",
+                 f"{frss:.0f} MiB", f"{idle:.2f} s", f"{irss:.0f} MiB", f"{units:,}",
+                 f"{files:,}", f"{report:.2f} s", f"{rrss:.0f} MiB")  # fmt: skip
+        print("  ".join(f"{c:>10}" for c in cells))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
