@@ -3,7 +3,8 @@
 
 Not part of CI. Builds ``ReportTables`` directly (synthetic DataFrames in the shape of
 ``tests/support/report_tables.py``: no ledger, no mail), then writes the 台账 N times and prints
-seconds per write (median and worst) and the file size.
+seconds per write (median and worst, wall and CPU), the file size and the process's peak RSS
+(Linux/macOS; the peak so far, so sizes run smallest first).
 
     python benchmarks/excel.py                               # 60/1,000 and 1,000/50,000
     python benchmarks/excel.py --sizes 1000:50000 --rounds 3
@@ -279,6 +280,14 @@ def _rows(tables: ReportTables) -> int:
     return sum(len(frame) for frame in frames)
 
 
+def _peak_rss_mib() -> float:
+    try:
+        import resource  # POSIX only; the benchmark does not run on the office's Windows PC
+    except ImportError:
+        return float("nan")
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="60:1000,1000:50000", help="units:files,...")
@@ -287,7 +296,7 @@ def main() -> None:
     args = parser.parse_args()
     print(
         f"{'units':>6} {'files':>7} {'rows':>7} {'wall median s':>14} {'wall worst s':>13}"
-        f" {'CPU median s':>13} {'MiB':>5}"
+        f" {'CPU median s':>13} {'MiB':>5} {'peak RSS MiB':>13}"
     )
     for size in args.sizes.split(","):
         n_units, n_files = (int(part) for part in size.split(":"))
@@ -297,7 +306,7 @@ def main() -> None:
             print(
                 f"{n_units:>6} {n_files:>7} {_rows(tables):>7} {statistics.median(walls):>14.2f}"
                 f" {max(walls):>13.2f} {statistics.median(cpus):>13.2f}"
-                f" {size_bytes / 2**20:>5.1f}",
+                f" {size_bytes / 2**20:>5.1f} {_peak_rss_mib():>13.0f}",
                 flush=True,
             )
             if args.profile:
