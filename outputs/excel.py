@@ -1,45 +1,43 @@
 """The Excel ledger (台账) staff keep and print.
 
 ``write_ledger(path, tables)`` renders a ``ReportTables`` into one .xlsx workbook:
-汇总 (one row per unit), 文件明细 (every stored file and cloud link), 逾期与缺报, 评分明细, 待确认
-(the review queue), 先进个人候选, 更正记录 (staff corrections), 发信记录 (mail the office
+汇总 (one row per unit), 文件明细 (every stored file and cloud link), 逾期与缺报, 评分明细, 疑点,
+待确认 (the review queue), 先进个人候选, 更正记录 (staff corrections), 发信记录 (mail the office
 sent), and a short 说明 sheet with the colour legend.
 
 Only rendering happens here: values come from the tables; codes are translated into Chinese,
 booleans shown as 是/否, times as 'YYYY-MM-DD HH:MM' in the campaign's zone. Cells holding text
 from mail are always stored as text (a subject starting with "=" never becomes a formula).
+
+Written with XlsxWriter, a column at a time (``outputs._xlsx``): a campaign of 50,000 files is
+some 800,000 cells; openpyxl, cell by cell, took about three times as long
+(benchmarks/excel.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from xlsxwriter.workbook import Workbook
 
 from contract import CATEGORIES, INTEGRITY_KIND_LABELS, MISSING_LABELS
 from outputs._common import (
     KIND_LABELS,
     category_label,
-    display_width,
     format_datetime,
-    is_missing,
     missing_label,
     reasons_label,
     split_codes,
-    to_local,
     write_report,
     xml_safe,
     yes_no,
 )
+from outputs._xlsx import Column, Looks, write_sheet
 from outputs.tables import ReportTables
 
 # How the 台账 names a candidate individual's status (scoring/decisions.py codes).
@@ -68,21 +66,12 @@ SHEETS = (
     SHEET_README,
 )
 
-# Fill colours (ARGB). Late: orange; missing material: yellow; nothing sent: red.
-LATE_FILL = PatternFill("solid", start_color="FFF8CBAD", end_color="FFF8CBAD")
-MISSING_FILL = PatternFill("solid", start_color="FFFFE699", end_color="FFFFE699")
-NOT_SUBMITTED_FILL = PatternFill("solid", start_color="FFFF9999", end_color="FFFF9999")
-AWARD_FILL = PatternFill("solid", start_color="FFC6EFCE", end_color="FFC6EFCE")
-HEADER_FILL = PatternFill("solid", start_color="FFD9E1F2", end_color="FFD9E1F2")
-
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-_THIN = Side(style="thin", color="FFBFBFBF")
-_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_HEADER_FONT = Font(bold=True)
-_HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)
-_BODY_ALIGNMENTS = {wrap: Alignment(vertical="top", wrap_text=wrap) for wrap in (False, True)}
-_MIN_WIDTH = 6
-_MAX_WIDTH = 60
+# Fill colours (ARGB, as a reader such as openpyxl reports them). Late: orange; missing
+# material: yellow; nothing sent: red; award: green.
+LATE_FILL = "FFF8CBAD"
+MISSING_FILL = "FFFFE699"
+NOT_SUBMITTED_FILL = "FFFF9999"
+AWARD_FILL = "FFC6EFCE"
 
 # Unit count columns per ``missing`` code: which cells to mark when that material is missing
 # (a video link satisfies the video requirement, so both video columns are marked).
@@ -90,223 +79,112 @@ _MISSING_COUNT_COLUMNS = {
     **{c.required: (c.count_column,) for c in CATEGORIES if c.required},
     "video": ("videos", "video_links"),
 }
-
-
-@dataclass(frozen=True)
-class Column:
-    """One ledger column: header, how to get the value from a record, and how to show it."""
-
-    header: str
-    get: Callable[[dict[str, Any]], Any]
-    kind: str = "text"  # text | int | float | datetime
-    number_format: str | None = None
-    wrap: bool = False
-    max_width: int = _MAX_WIDTH
-
-
-def _field(name: str) -> Callable[[dict[str, Any]], Any]:
-    return lambda record: record.get(name)
-
-
-def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
-    if frame is None or frame.empty:
-        return []
-    return frame.to_dict(orient="records")
-
-
-def _cell_value(value: Any, column: Column, tz: Any) -> Any:
-    if is_missing(value):
-        return None
-    if column.kind == "datetime":
-        local = to_local(value, tz)
-        return None if local is None else local.replace(tzinfo=None)
-    if column.kind == "int":
-        return int(value)
-    if column.kind == "float":
-        return float(value)
-    return xml_safe(value)
-
-
-def _shown_width(value: Any, column: Column) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, datetime):
-        return 16
-    if isinstance(value, float):
-        return len(f"{value:,.1f}")
-    if isinstance(value, int):
-        return len(f"{value:,}")
-    text = str(value)
-    if text.isascii() and text.isprintable():
-        return len(text)  # what display_width gives here, without its per-character lookups
-    return max(display_width(line) for line in text.splitlines() or [""])
-
-
-class _Looks:
-    """The cell styles of one sheet, each built once and then shared by index.
-
-    Assigning a style object to an openpyxl cell hashes it (recursively, for a border) to find its
-    index in the workbook's style tables; doing that for border, alignment, number format and fill
-    of every cell was most of the ledger's run time. Each distinct look (the header, or a body
-    column's format with or without a fill) is set once through openpyxl's setters on a detached
-    template cell; cells are then created with a copy of its style indices
-    (``Cell(style_array=...)``), as openpyxl itself copies styles between cells. Every cell gets
-    the same font, fill, border, alignment and number format as when set one by one.
-    """
-
-    def __init__(self, ws: Worksheet) -> None:
-        self._ws = ws
-        self._arrays: dict[tuple[Any, ...], Any] = {}
-
-    def _array(self, key: tuple[Any, ...], build: Callable[[Cell], None]) -> Any:
-        array = self._arrays.get(key)
-        if array is None:
-            template = Cell(self._ws)  # never placed in the sheet
-            build(template)
-            array = self._arrays[key] = template._style
-        return array
-
-    def header(self) -> Any:
-        def build(cell: Cell) -> None:
-            cell.font = _HEADER_FONT
-            cell.fill = HEADER_FILL
-            cell.border = _BORDER
-            cell.alignment = _HEADER_ALIGNMENT
-
-        return self._array(("header",), build)
-
-    def body(self, number_format: str | None, wrap: bool, fill: PatternFill | None) -> Any:
-        def build(cell: Cell) -> None:
-            cell.border = _BORDER
-            if number_format:
-                cell.number_format = number_format
-            cell.alignment = _BODY_ALIGNMENTS[wrap]
-            if fill is not None:
-                cell.fill = fill
-
-        return self._array(("body", number_format, wrap, fill), build)
-
-
-def _write_sheet(
-    ws: Worksheet,
-    columns: Sequence[Column],
-    records: Sequence[dict[str, Any]],
-    tz: Any,
-    fills: Callable[[dict[str, Any]], dict[str, PatternFill]] | None = None,
-    freeze: str = "A2",
-) -> None:
-    """Header row, one row per record, styles, widths, frozen header and an autofilter."""
-    looks = _Looks(ws)
-    header_look = looks.header()
-    ws.append([Cell(ws, value=column.header, style_array=header_look) for column in columns])
-    widths = [display_width(column.header) for column in columns]
-    formats = [
-        DATETIME_FORMAT if column.kind == "datetime" else column.number_format for column in columns
-    ]
-    plain_looks = [
-        looks.body(number_format, column.wrap, None)
-        for column, number_format in zip(columns, formats, strict=True)
-    ]
-
-    for record in records:
-        row_fills = fills(record) if fills else {}
-        row = []
-        for index, column in enumerate(columns):
-            value = _cell_value(column.get(record), column, tz)
-            fill = row_fills.get(column.header)
-            look = (
-                plain_looks[index]
-                if fill is None
-                else looks.body(formats[index], column.wrap, fill)
-            )
-            cell = Cell(ws, value=value, style_array=look)
-            if isinstance(value, str):
-                # Mail text is text: never let "=..." become a formula.
-                cell.data_type = "s"
-            row.append(cell)
-            widths[index] = max(widths[index], _shown_width(value, column))
-        ws.append(row)
-
-    for col_index, column in enumerate(columns, start=1):
-        width = min(max(widths[col_index - 1] + 2, _MIN_WIDTH), column.max_width)
-        ws.column_dimensions[get_column_letter(col_index)].width = width
-    ws.freeze_panes = freeze
-    last = get_column_letter(len(columns))
-    ws.auto_filter.ref = f"A1:{last}{max(len(records) + 1, 1)}"
-    ws.print_title_rows = "1:1"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-
-
-def _summary_columns() -> list[Column]:
-    return [
-        Column("单位", _field("unit")),
-        Column("类别", _field("category")),
-        Column("是否报送", lambda r: yes_no(r.get("submitted"))),
-        Column("按时报送", lambda r: yes_no(r.get("on_time"))),
-        Column("首次报送时间", _field("first_received"), "datetime"),
-        Column("最后报送时间", _field("last_received"), "datetime"),
-        Column("逾期天数", _field("days_late"), "int", "0"),
-        *(Column(header, _field(key), "int", "0") for key, header in _COUNT_HEADERS.items()),
-        Column("材料齐全", lambda r: yes_no(r.get("complete"))),
-        Column("缺少材料", lambda r: missing_label(r.get("missing"))),
-        Column("得分", _field("score"), "float", "0.0"),
-        Column("等级", _field("grade")),
-        Column("排名", _field("rank"), "int", "0"),
-        Column("绩效扣分", _field("deduction"), "float", "0.0"),
-        Column("志愿者人数", _field("volunteers"), "int", "0"),
-        Column("需人工核查", lambda r: yes_no(r.get("needs_manual"))),
-        Column("表彰", lambda r: yes_no(r.get("award"))),
-        Column("通报", lambda r: yes_no(r.get("notice"))),
-        Column("通报原因", lambda r: reasons_label(r.get("notice_reasons"))),
-        Column("评分已确认", lambda r: yes_no(r.get("score_confirmed"))),
-        Column("待确认后通报", lambda r: reasons_label(r.get("pending_reasons"))),
-        Column("疑点", _field("findings"), "int", "0"),
-        Column("材料文件夹", _field("folder")),
-    ]
-
-
 _COUNT_HEADERS = {
     **{c.count_column: c.label for c in CATEGORIES if c.count_column},
     "video_links": "视频链接",
 }
 
 
-def _is_late(record: dict[str, Any]) -> bool:
-    return bool(record.get("submitted")) and not bool(record.get("on_time"))
+def _get(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A column of the table, or an empty one when the table lacks it."""
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series(None, index=frame.index, dtype=object)
 
 
-def _summary_fills(record: dict[str, Any]) -> dict[str, PatternFill]:
-    fills: dict[str, PatternFill] = {}
-    if not record.get("submitted"):
-        fills["是否报送"] = NOT_SUBMITTED_FILL
-    elif _is_late(record):
-        fills["按时报送"] = LATE_FILL
-        fills["逾期天数"] = LATE_FILL
-    missing = split_codes(record.get("missing"))
-    if missing:
-        fills["缺少材料"] = MISSING_FILL
-        fills["材料齐全"] = MISSING_FILL
-    for code in missing:
-        for count_column in _MISSING_COUNT_COLUMNS.get(code, ()):
-            fills[_COUNT_HEADERS[count_column]] = MISSING_FILL
-    if record.get("award"):
-        fills["表彰"] = AWARD_FILL
+def _each(series: pd.Series, func: Callable[[Any], Any]) -> np.ndarray:
+    """``func`` of every row's value, called once per distinct value (missing ones as None)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    results = np.empty(len(uniques) + 1, dtype=object)
+    for position, value in enumerate(uniques):
+        results[position] = func(value)
+    results[-1] = func(None)  # code -1: missing
+    return results[codes]
+
+
+def _field(name: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda frame: _get(frame, name)
+
+
+def _shown(name: str, func: Callable[[Any], Any]) -> Callable[[pd.DataFrame], np.ndarray]:
+    """A column shown through ``func`` (a label, 是/否 ...)."""
+    return lambda frame: _each(_get(frame, name), func)
+
+
+def _truthy(frame: pd.DataFrame, name: str) -> np.ndarray:
+    return _each(_get(frame, name), lambda value: value is not None and bool(value)).astype(bool)
+
+
+def _marked(mask: np.ndarray, fill: str, otherwise: Any = None) -> np.ndarray:
+    return np.where(mask, fill, otherwise).astype(object)
+
+
+def _missing_codes(frame: pd.DataFrame) -> np.ndarray:
+    return _each(_get(frame, "missing"), lambda value: frozenset(split_codes(value)))
+
+
+def _summary_columns() -> list[Column]:
+    return [
+        Column("单位", _field("unit")),
+        Column("类别", _field("category")),
+        Column("是否报送", _shown("submitted", yes_no)),
+        Column("按时报送", _shown("on_time", yes_no)),
+        Column("首次报送时间", _field("first_received"), "datetime"),
+        Column("最后报送时间", _field("last_received"), "datetime"),
+        Column("逾期天数", _field("days_late"), "int", "0"),
+        *(Column(header, _field(key), "int", "0") for key, header in _COUNT_HEADERS.items()),
+        Column("材料齐全", _shown("complete", yes_no)),
+        Column("缺少材料", _shown("missing", missing_label)),
+        Column("得分", _field("score"), "float", "0.0"),
+        Column("等级", _field("grade")),
+        Column("排名", _field("rank"), "int", "0"),
+        Column("绩效扣分", _field("deduction"), "float", "0.0"),
+        Column("志愿者人数", _field("volunteers"), "int", "0"),
+        Column("需人工核查", _shown("needs_manual", yes_no)),
+        Column("表彰", _shown("award", yes_no)),
+        Column("通报", _shown("notice", yes_no)),
+        Column("通报原因", _shown("notice_reasons", reasons_label)),
+        Column("评分已确认", _shown("score_confirmed", yes_no)),
+        Column("待确认后通报", _shown("pending_reasons", reasons_label)),
+        Column("疑点", _field("findings"), "int", "0"),
+        Column("材料文件夹", _field("folder")),
+    ]
+
+
+def _summary_fills(units: pd.DataFrame) -> dict[str, np.ndarray]:
+    submitted = _truthy(units, "submitted")
+    late = submitted & ~_truthy(units, "on_time")
+    missing = _missing_codes(units)
+    any_missing = np.array([bool(codes) for codes in missing], dtype=bool)
+    fills = {
+        "是否报送": _marked(~submitted, NOT_SUBMITTED_FILL),
+        "按时报送": _marked(late, LATE_FILL),
+        "逾期天数": _marked(late, LATE_FILL),
+        "缺少材料": _marked(any_missing, MISSING_FILL),
+        "材料齐全": _marked(any_missing, MISSING_FILL),
+        "表彰": _marked(_truthy(units, "award"), AWARD_FILL),
+    }
+    for code, count_columns in _MISSING_COUNT_COLUMNS.items():
+        lacking = np.array([code in codes for codes in missing], dtype=bool)
+        for count_column in count_columns:
+            header = _COUNT_HEADERS[count_column]
+            fills[header] = _marked(lacking, MISSING_FILL, fills.get(header))
     return fills
 
 
-def _situation(record: dict[str, Any]) -> str:
-    if not record.get("submitted"):
-        return "未报送"
-    parts = []
-    if not record.get("on_time"):
-        parts.append("逾期报送")
-    if not record.get("complete"):
-        parts.append("材料不全")
-    return "、".join(parts)
+def _late_or_missing(units: pd.DataFrame) -> pd.DataFrame:
+    keep = ~_truthy(units, "submitted") | ~_truthy(units, "on_time") | ~_truthy(units, "complete")
+    return units[keep]
+
+
+def _situation(units: pd.DataFrame) -> np.ndarray:
+    submitted = _truthy(units, "submitted")
+    late, incomplete = ~_truthy(units, "on_time"), ~_truthy(units, "complete")
+    return np.select(
+        [~submitted, late & incomplete, late, incomplete],
+        ["未报送", "逾期报送、材料不全", "逾期报送", "材料不全"],
+        "",
+    ).astype(object)
 
 
 def _late_columns() -> list[Column]:
@@ -317,43 +195,44 @@ def _late_columns() -> list[Column]:
         Column("首次报送时间", _field("first_received"), "datetime"),
         Column("最后报送时间", _field("last_received"), "datetime"),
         Column("逾期天数", _field("days_late"), "int", "0"),
-        Column("逾期报送的材料", lambda r: missing_label(r.get("late_items"))),
-        Column("缺少材料", lambda r: missing_label(r.get("missing"))),
+        Column("逾期报送的材料", _shown("late_items", missing_label)),
+        Column("缺少材料", _shown("missing", missing_label)),
         Column("得分", _field("score"), "float", "0.0"),
         Column("绩效扣分", _field("deduction"), "float", "0.0"),
-        Column("通报原因", lambda r: reasons_label(r.get("notice_reasons"))),
+        Column("通报原因", _shown("notice_reasons", reasons_label)),
     ]
 
 
-def _late_fills(record: dict[str, Any]) -> dict[str, PatternFill]:
-    if not record.get("submitted"):
-        return {"情况": NOT_SUBMITTED_FILL, "缺少材料": MISSING_FILL}
-    fills = {}
-    if _is_late(record):
-        fills["情况"] = LATE_FILL
-        fills["逾期天数"] = LATE_FILL
-    if split_codes(record.get("missing")):
-        fills["缺少材料"] = MISSING_FILL
-        fills.setdefault("情况", MISSING_FILL)
-    return fills
+def _late_fills(units: pd.DataFrame) -> dict[str, np.ndarray]:
+    submitted = _truthy(units, "submitted")
+    late = submitted & ~_truthy(units, "on_time")
+    missing = submitted & np.array([bool(codes) for codes in _missing_codes(units)], dtype=bool)
+    situation = np.select(
+        [~submitted, late, missing], [NOT_SUBMITTED_FILL, LATE_FILL, MISSING_FILL], ""
+    )
+    return {
+        "情况": _marked(situation != "", situation),
+        "逾期天数": _marked(late, LATE_FILL),
+        "缺少材料": _marked(~submitted | missing, MISSING_FILL),
+    }
+
+
+def _size_kb(files: pd.DataFrame) -> pd.Series:
+    return pd.to_numeric(_get(files, "size"), errors="coerce") / 1024
 
 
 def _file_columns() -> list[Column]:
-    def size_kb(record: dict[str, Any]) -> Any:
-        size = record.get("size")
-        return None if is_missing(size) else int(size) / 1024
-
     return [
         Column("编号", _field("ref")),
         Column("收到时间", _field("received_at"), "datetime"),
         Column("单位", _field("unit")),
         Column("发件人", _field("sender")),
         Column("文件名或链接", _field("filename"), max_width=70),
-        Column("材料类别", lambda r: category_label(r.get("category"))),
-        Column("类型", lambda r: KIND_LABELS.get(str(r.get("kind") or ""), r.get("kind"))),
-        Column("大小（KB）", size_kb, "float", "#,##0.0"),
+        Column("材料类别", _shown("category", category_label)),
+        Column("类型", _shown("kind", lambda v: KIND_LABELS.get(str(v or ""), v))),
+        Column("大小（KB）", _size_kb, "float", "#,##0.0"),
         Column("提取码", _field("link_code")),
-        Column("逾期", lambda r: yes_no(r.get("late"))),
+        Column("逾期", _shown("late", yes_no)),
         Column("待确认原因", _field("review_reason"), wrap=True, max_width=40),
         Column("存放位置", _field("path"), max_width=70),
         Column("邮件编号", _field("message_id"), max_width=40),
@@ -362,31 +241,29 @@ def _file_columns() -> list[Column]:
     ]
 
 
-def _file_fills(record: dict[str, Any]) -> dict[str, PatternFill]:
-    fills = {}
-    if record.get("late"):
-        fills["收到时间"] = LATE_FILL
-        fills["逾期"] = LATE_FILL
-    if not is_missing(record.get("review_reason")) and str(record.get("review_reason")):
-        fills["待确认原因"] = MISSING_FILL
-    if not record.get("unit") or is_missing(record.get("unit")):
-        fills["单位"] = MISSING_FILL
-    return fills
+def _file_fills(files: pd.DataFrame) -> dict[str, np.ndarray]:
+    late = _truthy(files, "late")
+    waiting = _each(_get(files, "review_reason"), lambda v: v is not None and str(v) != "")
+    unknown = _each(_get(files, "unit"), lambda v: v is None or not v)
+    return {
+        "收到时间": _marked(late, LATE_FILL),
+        "逾期": _marked(late, LATE_FILL),
+        "待确认原因": _marked(waiting.astype(bool), MISSING_FILL),
+        "单位": _marked(unknown.astype(bool), MISSING_FILL),
+    }
 
 
-def _sorted_attachments(tables: ReportTables) -> list[dict[str, Any]]:
+def _sorted_attachments(tables: ReportTables) -> pd.DataFrame:
     """Files grouped by unit in registry order (unassigned last), then by receive time."""
-    records = _records(tables.attachments)
+    files = _table(tables.attachments)
+    if files.empty:
+        return files
     order = {unit: i for i, unit in enumerate(tables.units["unit"].tolist())}
-
-    def key(record: dict[str, Any]) -> tuple[int, float]:
-        unit = record.get("unit")
-        position = order.get(unit, len(order)) if not is_missing(unit) else len(order)
-        received = record.get("received_at")
-        stamp = float("inf") if is_missing(received) else pd.Timestamp(received).timestamp()
-        return position, stamp
-
-    return sorted(records, key=key)
+    position = _each(_get(files, "unit"), lambda unit: order.get(unit, len(order)))
+    received = pd.to_datetime(_get(files, "received_at"), utc=True)  # no zone: taken as UTC
+    seconds = (received - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+    stamps = seconds.to_numpy(dtype="float64", na_value=np.inf)
+    return files.iloc[np.lexsort((stamps, position.astype(np.int64)))]
 
 
 def _breakdown_columns() -> list[Column]:
@@ -406,9 +283,11 @@ def _review_columns() -> list[Column]:
         Column("发件人", _field("sender")),
         Column("邮件主题", _field("subject"), wrap=True, max_width=50),
         Column("单位", _field("unit")),
-        Column("文件名", lambda r: r.get("filename") or "（整封邮件）", wrap=True, max_width=50),
+        Column(
+            "文件名", _shown("filename", lambda v: v or "（整封邮件）"), wrap=True, max_width=50
+        ),
         Column("原因", _field("reason"), wrap=True, max_width=40),
-        Column("候选单位", lambda r: "、".join(split_codes(r.get("candidates")))),
+        Column("候选单位", _shown("candidates", lambda v: "、".join(split_codes(v)))),
         Column("存放位置", _field("path"), max_width=60),
     ]
 
@@ -439,7 +318,7 @@ def _sent_columns() -> list[Column]:
 def _integrity_columns() -> list[Column]:
     return [
         Column("单位", _field("unit")),
-        Column("疑点", lambda r: INTEGRITY_KIND_LABELS.get(r.get("kind"), r.get("kind"))),
+        Column("疑点", _shown("kind", lambda v: INTEGRITY_KIND_LABELS.get(v, v))),
         Column("文件", _field("path"), max_width=50),
         Column("对方单位", _field("other_unit")),
         Column("对方文件", _field("other_path"), max_width=50),
@@ -452,7 +331,7 @@ def _individual_columns() -> list[Column]:
     return [
         Column("姓名", _field("name")),
         Column("单位", _field("unit")),
-        Column("状态", lambda r: INDIVIDUAL_STATUS.get(r.get("status"), r.get("status") or "")),
+        Column("状态", _shown("status", lambda v: INDIVIDUAL_STATUS.get(v, v or ""))),
         Column("工作人员意见", _field("note"), wrap=True, max_width=40),
         Column("所在文件", _field("document"), max_width=50),
         Column("事迹摘录", _field("excerpt"), wrap=True, max_width=70),
@@ -473,10 +352,10 @@ def _confirmation(tables: ReportTables) -> str:
     return f"{format_datetime(confirmed.at, tz)} 由 {xml_safe(confirmed.author)} 确认{note}"
 
 
-def _write_readme(ws: Worksheet, tables: ReportTables) -> None:
+def _readme_rows(tables: ReportTables) -> list[tuple[str, str, str | None]]:
     campaign = tables.campaign
     tz = campaign.deadline.tzinfo
-    rows = [
+    return [
         ("活动", xml_safe(campaign.title), None),
         ("发文机关", xml_safe(campaign.office), None),
         ("报送截止时间", format_datetime(campaign.deadline, tz), None),
@@ -497,72 +376,64 @@ def _write_readme(ws: Worksheet, tables: ReportTables) -> None:
             None,
         ),
     ]
-    for row_index, (label, value, fill) in enumerate(rows, start=1):
-        label_cell = ws.cell(row=row_index, column=1, value=label)
-        label_cell.font = _HEADER_FONT
-        value_cell = ws.cell(row=row_index, column=2, value=value)
-        value_cell.data_type = "s"
-        if fill is not None:
-            label_cell.fill = fill
-    ws.column_dimensions["A"].width = 16
-    ws.column_dimensions["B"].width = 80
+
+
+def _write_readme(workbook: Workbook, looks: Looks, tables: ReportTables) -> None:
+    ws = workbook.add_worksheet(SHEET_README)
+    for row, (label, value, fill) in enumerate(_readme_rows(tables)):
+        if label:
+            ws.write_string(row, 0, label, looks.label(fill))
+        else:
+            ws.write_blank(row, 0, None, looks.label(fill))
+        if value:
+            ws.write_string(row, 1, value)
+    ws.set_column(0, 0, 16)
+    ws.set_column(1, 1, 80)
+
+
+def _table(frame: pd.DataFrame | None) -> pd.DataFrame:
+    return pd.DataFrame() if frame is None else frame
+
+
+def render_ledger(tables: ReportTables) -> bytes:
+    """The 台账 as the bytes of an .xlsx file."""
+    tz = tables.campaign.deadline.tzinfo
+    buffer = io.BytesIO()
+    workbook = Workbook(buffer, {"in_memory": True})
+    workbook.set_properties(
+        {
+            "author": xml_safe(tables.campaign.office),
+            "title": f"{xml_safe(tables.campaign.title)}材料报送台账",
+        }
+    )
+    looks = Looks(workbook)
+    units = _table(tables.units)
+    late = _late_or_missing(units) if len(units) else units
+    files = _sorted_attachments(tables)
+    sheets: list[tuple[str, list[Column], pd.DataFrame, Any]] = [
+        (SHEET_SUMMARY, _summary_columns(), units, _summary_fills),
+        (SHEET_FILES, _file_columns(), files, _file_fills),
+        (SHEET_LATE, _late_columns(), late, _late_fills),
+        (SHEET_BREAKDOWN, _breakdown_columns(), _table(tables.breakdown), None),
+        (SHEET_INTEGRITY, _integrity_columns(), _table(tables.integrity), None),
+        (SHEET_REVIEW, _review_columns(), _table(tables.review), None),
+        (SHEET_INDIVIDUALS, _individual_columns(), _table(tables.individuals), None),
+        (SHEET_CORRECTIONS, _correction_columns(), _table(tables.corrections), None),
+        (SHEET_SENT, _sent_columns(), _table(tables.sent), None),
+    ]
+    for name, columns, frame, fills in sheets:
+        marks = fills(frame) if fills is not None and len(frame) else None
+        freeze = (1, 1) if name == SHEET_SUMMARY else (1, 0)  # 汇总 keeps the unit in view
+        write_sheet(workbook.add_worksheet(name), looks, columns, frame, tz, marks, freeze)
+    _write_readme(workbook, looks, tables)
+    workbook.close()
+    return buffer.getvalue()
 
 
 def write_ledger(path: Path, tables: ReportTables) -> Path:
     """Write the Excel ledger to ``path`` atomically; returns where it landed (beside ``path``
     when the old file is open in WPS/Excel, see ``write_report``)."""
-    tz = tables.campaign.deadline.tzinfo
-    workbook = Workbook()
-    workbook.properties.creator = xml_safe(tables.campaign.office)
-    workbook.properties.title = f"{xml_safe(tables.campaign.title)}材料报送台账"
-
-    units = _records(tables.units)
-    summary = workbook.active
-    summary.title = SHEET_SUMMARY
-    _write_sheet(summary, _summary_columns(), units, tz, _summary_fills, freeze="B2")
-
-    _write_sheet(
-        workbook.create_sheet(SHEET_FILES),
-        _file_columns(),
-        _sorted_attachments(tables),
-        tz,
-        _file_fills,
+    data = render_ledger(tables)
+    return write_report(
+        Path(path), lambda target: target.write_bytes(data), tables.campaign.generated_at
     )
-
-    late_or_missing = [
-        r for r in units if not r.get("submitted") or not r.get("on_time") or not r.get("complete")
-    ]
-    _write_sheet(
-        workbook.create_sheet(SHEET_LATE), _late_columns(), late_or_missing, tz, _late_fills
-    )
-    _write_sheet(
-        workbook.create_sheet(SHEET_BREAKDOWN),
-        _breakdown_columns(),
-        _records(tables.breakdown),
-        tz,
-    )
-    _write_sheet(
-        workbook.create_sheet(SHEET_INTEGRITY),
-        _integrity_columns(),
-        _records(tables.integrity),
-        tz,
-    )
-    _write_sheet(
-        workbook.create_sheet(SHEET_REVIEW), _review_columns(), _records(tables.review), tz
-    )
-    _write_sheet(
-        workbook.create_sheet(SHEET_INDIVIDUALS),
-        _individual_columns(),
-        _records(tables.individuals),
-        tz,
-    )
-    _write_sheet(
-        workbook.create_sheet(SHEET_CORRECTIONS),
-        _correction_columns(),
-        _records(tables.corrections),
-        tz,
-    )
-    _write_sheet(workbook.create_sheet(SHEET_SENT), _sent_columns(), _records(tables.sent), tz)
-    _write_readme(workbook.create_sheet(SHEET_README), tables)
-
-    return write_report(Path(path), workbook.save, tables.campaign.generated_at)

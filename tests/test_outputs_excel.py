@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -10,8 +11,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from outputs import excel
 from outputs._common import display_width
+from outputs._xlsx import text_width
 from outputs.excel import (
     LATE_FILL,
     MISSING_FILL,
@@ -19,6 +20,7 @@ from outputs.excel import (
     SHEETS,
     write_ledger,
 )
+from tests.support.ledger_snapshot import SNAPSHOT, VARIANTS, read
 from tests.support.report_tables import (
     FORMULA_SUBJECT,
     HOSTILE_FILENAME,
@@ -131,27 +133,27 @@ def test_late_and_missing_cells_are_highlighted(ledger) -> None:
     path, _ = ledger
     workbook = openpyxl.load_workbook(path)
     rows = _sheet_rows(workbook["汇总"])
-    assert _color(rows["县公安局"]["按时报送"]) == LATE_FILL.start_color.rgb
-    assert _color(rows["县公安局"]["逾期天数"]) == LATE_FILL.start_color.rgb
+    assert _color(rows["县公安局"]["按时报送"]) == LATE_FILL
+    assert _color(rows["县公安局"]["逾期天数"]) == LATE_FILL
     assert _color(rows["西渡镇"]["按时报送"]) is None
-    assert _color(rows["金兰镇"]["视频"]) == MISSING_FILL.start_color.rgb
-    assert _color(rows["金兰镇"]["视频链接"]) == MISSING_FILL.start_color.rgb
+    assert _color(rows["金兰镇"]["视频"]) == MISSING_FILL
+    assert _color(rows["金兰镇"]["视频链接"]) == MISSING_FILL
     assert _color(rows["金兰镇"]["照片"]) is None
-    assert _color(rows["金兰镇"]["缺少材料"]) == MISSING_FILL.start_color.rgb
-    assert _color(rows["金溪镇"]["是否报送"]) == NOT_SUBMITTED_FILL.start_color.rgb
+    assert _color(rows["金兰镇"]["缺少材料"]) == MISSING_FILL
+    assert _color(rows["金溪镇"]["是否报送"]) == NOT_SUBMITTED_FILL
     for header in ("照片", "总结报告", "事迹材料", "视频"):
-        assert _color(rows["金溪镇"][header]) == MISSING_FILL.start_color.rgb
+        assert _color(rows["金溪镇"][header]) == MISSING_FILL
     files = workbook["文件明细"]
     headers = [cell.value for cell in files[1]]
     late_col = headers.index("逾期")
     for row in files.iter_rows(min_row=2):
-        expected = LATE_FILL.start_color.rgb if row[late_col].value == "是" else None
+        expected = LATE_FILL if row[late_col].value == "是" else None
         assert _color(row[late_col]) == expected
     late_sheet = _sheet_rows(workbook["逾期与缺报"])
     assert late_sheet["县公安局"]["情况"].value == "逾期报送"
     assert late_sheet["衡阳县工业园区"]["情况"].value == "逾期报送、材料不全"
     assert late_sheet["金溪镇"]["情况"].value == "未报送"
-    assert _color(late_sheet["金溪镇"]["情况"]) == NOT_SUBMITTED_FILL.start_color.rgb
+    assert _color(late_sheet["金溪镇"]["情况"]) == NOT_SUBMITTED_FILL
 
 
 def test_files_review_and_individuals(ledger) -> None:
@@ -201,11 +203,12 @@ def test_written_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     before = path.read_bytes()
     assert [p.name for p in path.parent.iterdir()] == ["台账.xlsx"]
 
-    def broken_save(self, filename):  # a crash half way through writing
-        Path(filename).write_bytes(b"PK partial")
+    def broken_write(self, data):  # a crash half way through writing
+        with open(self, "wb") as out:
+            out.write(data[:100])
         raise OSError("disk full")
 
-    monkeypatch.setattr(excel.Workbook, "save", broken_save)
+    monkeypatch.setattr(Path, "write_bytes", broken_write)
     with pytest.raises(OSError, match="disk full"):
         write_ledger(path, sample_tables(n_units=3))
     assert path.read_bytes() == before
@@ -228,3 +231,52 @@ def test_empty_and_unusual_tables(tmp_path: Path) -> None:
     summary = pd.read_excel(tmp_path / "odd.xlsx", sheet_name="汇总")
     assert summary.loc[0, "单位"] == "西渡镇"
     assert summary.loc[0, "通报原因"] == "逾期报送、custom_code"
+
+
+def _comparable(snapshot: dict) -> dict:
+    """A snapshot with each cell's look spelled out, and widths as Excel shows them: whole
+    characters (openpyxl stored the width as given; XlsxWriter adds the ~0.7 character padding
+    Excel shows separately)."""
+    content = {}
+    for name, sheet in snapshot["content"].items():
+        looks = sheet["looks"]
+        content[name] = {
+            **{key: value for key, value in sheet.items() if key not in ("styles", "looks")},
+            "widths": {letter: int(width) for letter, width in sheet["widths"].items()},
+            "cells": [[looks[index] for index in row] for row in sheet["styles"]],
+        }
+    return {**snapshot, "content": content}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_same_ledger_as_the_openpyxl_writer(variant: str, tmp_path: Path) -> None:
+    """Every value, number format, fill, font, alignment, border, width, frozen pane, filter and
+    page setting is what the openpyxl writer produced (tests/fixtures/ledger_snapshot.json)."""
+    expected = json.loads(SNAPSHOT.read_text(encoding="utf-8"))[variant]
+    path = tmp_path / "台账.xlsx"
+    write_ledger(path, VARIANTS[variant]())
+    actual = json.loads(json.dumps(read(path), ensure_ascii=False))
+    assert actual["sheets"] == expected["sheets"] == list(SHEETS)
+    assert actual["properties"] == expected["properties"]
+    for name in SHEETS:
+        got, want = _comparable(actual)["content"][name], _comparable(expected)["content"][name]
+        for key in want:
+            assert got[key] == want[key], (name, key)
+
+
+def test_text_width_counts_wide_characters_lines_and_the_cap() -> None:
+    texts = [
+        "abc",
+        "衡阳县工业园区",  # CJK: 2 each
+        "ＡＢＣ（全角）",  # full-width forms: 2 each
+        "cafe\u0301 noir",  # a combining accent takes no column
+        "一行\n第二行更长一些",  # the widest line counts
+        "tab\there",
+    ]
+    for text in texts:
+        expected = max(display_width(line) for line in text.splitlines())
+        assert text_width([text], 60) == expected, text
+    assert text_width(texts, 60) == display_width("第二行更长一些") == 14
+    assert text_width(["很长" * 100], 40) == 80  # cut at 40 characters: over any column's cap
+    assert text_width([], 40) == 0
+    assert text_width(["", "\n"], 40) == 0
