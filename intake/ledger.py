@@ -466,6 +466,17 @@ class Ledger:
         )
         return any(message not in ignore for (message,) in rows)
 
+    def taken_with_prefix(self, path: str, ignore: frozenset[int] = frozenset()) -> set[str]:
+        """``path_key`` of every held path that begins like ``path`` does (as NTFS compares):
+        one indexed range read instead of one lookup per numbered variant."""
+        prefix = name_key(path)
+        rows = self._db.execute(
+            "SELECT path_key, message FROM files WHERE path_key != '' AND path_key >= ? "
+            "AND path_key < ?",
+            (prefix, prefix + "\U0010ffff"),
+        )
+        return {key for key, message in rows if message not in ignore}
+
     # -- sender map --------------------------------------------------------------------------
     def sender_map(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT address, unit FROM sender_map").fetchall())

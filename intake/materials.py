@@ -72,15 +72,25 @@ class Placer:
         room = max(self.max_path - names.utf16_length(folder.as_posix()) - 1, 24)
         name = safe_name(name, max_chars=room)
         candidate = (folder / name).as_posix()
+        # Names that start like this one (``照片.jpg``, ``照片 (2).jpg`` ...), read at once:
+        # many mails of a unit carry the same generic names (附件1.jpg).
+        stem = (folder / names.split_suffix(name)[0]).as_posix()
+        prefix, taken = names.name_key(stem), self.ledger.taken_with_prefix(stem, self.ignore)
         counter = 2
-        while names.name_key(candidate) in self._taken or self.ledger.path_taken(
-            candidate, self.ignore
-        ):
+        while self._is_taken(candidate, prefix, taken):
             candidate = (folder / names.numbered(name, counter, max_chars=room)).as_posix()
             counter += 1
         self._taken.add(names.name_key(candidate))
         self._chosen[key] = (candidate, category)
         return candidate, category, True
+
+    def _is_taken(self, candidate: str, prefix: str, held: set[str]) -> bool:
+        key = names.name_key(candidate)
+        if key in self._taken:
+            return True
+        if key.startswith(prefix):  # within the range read at once
+            return key in held
+        return self.ledger.path_taken(candidate, self.ignore)  # a name shortened to fit
 
 
 def remove_unreferenced(ledger: Ledger, data_dir: Path, paths: set[str]) -> None:
