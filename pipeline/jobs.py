@@ -175,15 +175,24 @@ def _progress_bar(pending: int):
 
 
 def _groups(mails: Iterator[RawMail], mailbox) -> Iterator[list[RawMail]]:
-    """Consecutive mails, at most a fetch batch's worth (count and bytes) at a time."""
+    """Consecutive mails, at most a fetch batch's worth (count and bytes) at a time.
+
+    When the mailbox fails halfway, the mails already fetched are still handed out (and
+    stored) before the failure goes on.
+    """
     group: list[RawMail] = []
     size = 0
-    for mail in mails:
-        group.append(mail)
-        size += len(mail.raw)
-        if len(group) >= mailbox.batch_size or size >= mailbox.batch_bytes // 2:
+    try:
+        for mail in mails:
+            group.append(mail)
+            size += len(mail.raw)
+            if len(group) >= mailbox.batch_size or size >= mailbox.batch_bytes // 2:
+                yield group
+                group, size = [], 0
+    except Exception:
+        if group:
             yield group
-            group, size = [], 0
+        raise
     if group:
         yield group
 
