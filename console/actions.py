@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from datetime import date, datetime, time
+from datetime import datetime
 from pathlib import Path
 
 from flask import Blueprint, flash, g, redirect, request, url_for
@@ -16,6 +16,7 @@ from console.decisions import scores_seen
 from intake.ledger import LedgerError
 from pipeline import corrections
 from pipeline.corrections import CorrectionError
+from pipeline.dates import DateError, parse_moment
 from pipeline.jobs import BusyError, run_correction, run_remind, run_report
 from pipeline.tables import current_tables
 
@@ -45,20 +46,19 @@ def _reason() -> str:
 
 
 def parse_local(text: str, tz) -> datetime:
-    """A time staff typed or picked; without an offset it is the campaign's local time."""
+    """A moment staff typed or picked (as the CLI reads it); a bare date is its start."""
     try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise CorrectionError(f"时间“{text}”格式不对，例如 2020-12-30 10:00") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+        return parse_moment(text, tz, day_end=False)
+    except DateError as exc:
+        raise CorrectionError(str(exc)) from None
 
 
 def end_of_day(text: str, tz) -> datetime:
+    """A day staff picked (or typed, as the CLI reads it): its end is the new deadline."""
     try:
-        day = date.fromisoformat(text.strip())
-    except ValueError:
-        raise CorrectionError(f"日期“{text}”格式不对，请用日期选择框") from None
-    return datetime.combine(day, time(23, 59, 59), tz)
+        return parse_moment(text, tz, day_end=True)
+    except DateError as exc:
+        raise CorrectionError(str(exc)) from None
 
 
 def _correct(make) -> None:

@@ -811,3 +811,20 @@ def test_lateness_reads_as_in_the_ledger_workbook(campaign) -> None:
     assert wording in [b["label"] for b in row["badges"]]
     offline = (campaign.reports_dir / "报送看板.html").read_text(encoding="utf-8")
     assert f'<span class="badge b-late">{wording}</span>' in offline
+
+
+def test_console_dates_are_read_as_the_cli_reads_them() -> None:
+    """GIVEN dates typed as staff type them THEN the console reads them as the CLI does, and
+    junk is one Chinese line with examples (the error a correction shows), not a traceback."""
+    from datetime import timedelta, timezone
+
+    from console.actions import end_of_day, parse_local
+    from pipeline.corrections import CorrectionError
+
+    cst = timezone(timedelta(hours=8))
+    assert end_of_day("2021年1月5日", cst).isoformat() == "2021-01-05T23:59:59+08:00"
+    assert end_of_day("2021-01-05", cst).isoformat() == "2021-01-05T23:59:59+08:00"
+    assert parse_local("2020/12/30 10:00", cst).isoformat() == "2020-12-30T10:00:00+08:00"
+    assert parse_local("2020-12-30", cst).isoformat() == "2020-12-30T00:00:00+08:00"
+    with pytest.raises(CorrectionError, match="2021年1月5日"):
+        end_of_day("下周一", cst)
