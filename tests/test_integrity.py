@@ -53,6 +53,47 @@ def _photos(rows: list[tuple[str, str, ImageFacts]]) -> pd.DataFrame:
 # measuring pictures
 
 
+def _one_phash(picture) -> str:
+    """pHash of one picture, computed the plain way (one window at a time, bits as text)."""
+    import numpy as np
+    from PIL import Image
+
+    n = 32
+    dct = 2 * np.cos(np.pi * np.outer(np.arange(n), 2 * np.arange(n) + 1) / (2 * n))
+    pixels = np.asarray(picture.resize((n, n), Image.Resampling.LANCZOS), float)
+    low = (dct @ pixels @ dct.T)[:8, :8]
+    return f"{int(''.join('1' if b else '0' for b in (low > np.median(low)).flat), 2):016x}"
+
+
+def _one_dhash(picture) -> str:
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.asarray(picture.resize((9, 8), Image.Resampling.LANCZOS), float)
+    return (
+        f"{int(''.join('1' if b else '0' for b in (pixels[:, 1:] > pixels[:, :-1]).flat), 2):016x}"
+    )
+
+
+def test_batched_hashes_equal_one_window_at_a_time(tmp_path):
+    """The fast path hashes all windows of a photo in one batch; each hash must equal the one
+    computed on its own (cached facts of earlier polls are compared with new ones)."""
+    from PIL import Image
+
+    from parsers.media import dhash, phash
+
+    pictures = []
+    for seed in range(6):
+        path = tmp_path / f"{seed}.jpg"
+        path.write_bytes(files.photo(seed))
+        with Image.open(path) as image:
+            gray = image.convert("L")
+        pictures += [gray.resize((96, 72)), gray.crop((10, 5, 300, 200)).resize((80, 53))]
+    assert phash(pictures) == [_one_phash(p) for p in pictures]
+    assert dhash(pictures) == [_one_dhash(p) for p in pictures]
+    assert len(set(phash(pictures))) > len(pictures) // 2  # distinct pictures, distinct hashes
+
+
 def test_a_photo_is_hashed_in_every_window_and_its_exif_time_read(tmp_path):
     facts = _measure(tmp_path, "a.jpg", files.photo(1, exif_datetime="2020:12:20 09:30:00"))
     assert facts.problem == ""
