@@ -32,6 +32,7 @@ from parsers.media import (
     measure_video,
 )
 from parsers.tools import ToolPaths
+from portable.processes import exit_with_parent
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".bmp", ".gif", ".tif"}
@@ -90,8 +91,10 @@ class Prefetch:
         self._data_dir, self._ffprobe = data_dir, tools.ffprobe
         # spawn, as on Windows: a forked copy of a process holding the ledger is no worker
         context = multiprocessing.get_context("spawn")
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
-        self._pending: dict[str, Future] = {}
+        self._pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=context, initializer=exit_with_parent
+        )
+        self._pending: dict[str, tuple[Future, tuple[str, str, str | None]]] = {}
         self._broken = False
 
     def submit(self, stored: Iterable[tuple[str, str, str]]) -> None:
@@ -100,28 +103,42 @@ class Prefetch:
         for sha, path, category in stored:
             if self._broken or sha in self._pending:
                 continue
-            target = str(self._data_dir / path)
+            job = (str(self._data_dir / path), category, self._ffprobe)
             try:
-                future = self._pool.submit(measure_file, target, category, self._ffprobe)
+                future = self._pool.submit(measure_file, *job)
             except (BrokenExecutor, RuntimeError, OSError):
                 self._give_up()
                 return
-            self._pending[sha] = future
+            self._pending[sha] = (future, job)
 
     def store(self, ledger: Ledger) -> int:
-        """Wait for the measurements and keep them (those of the current probe version)."""
-        results = []
-        for sha, future in self._pending.items():
+        """Wait for the measurements and keep them (those of the current probe version).
+
+        The poll is over, so this process helps: it measures, from the back of the queue, what
+        the worker has not started yet, until the two meet.
+        """
+        results = list(self._help())
+        for sha, (future, _) in self._pending.items():
+            if future.cancelled():
+                continue
             try:
                 facts = future.result()
             except Exception:  # the worker died or hit a bug: refresh_stored measures again
                 self._give_up()
                 continue
-            if facts is not None:
-                results.append((sha, facts_from_json(facts)))
+            results.append((sha, facts))
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._pending.clear()
-        return _keep(ledger, results)
+        return _keep(ledger, [(sha, facts_from_json(f)) for sha, f in results if f is not None])
+
+    def _help(self) -> Iterable[tuple[str, dict | None]]:
+        for sha, (future, job) in reversed(self._pending.items()):
+            if not future.cancel():  # the worker has it (and everything queued before it)
+                return
+            try:
+                yield sha, measure_file(*job)
+            except Exception:  # measure_file does not raise on bad input; a bug: measure later
+                log.warning("measuring %s failed", job[0], exc_info=True)
 
     def _give_up(self) -> None:
         if not self._broken:

@@ -128,3 +128,25 @@ def _remove_sockets(paths: set[str]) -> None:
         with contextlib.suppress(OSError):
             if stat.S_ISSOCK(os.lstat(path).st_mode):
                 os.unlink(path)
+
+
+def exit_with_parent() -> None:
+    """For a worker process: end it as soon as the process that started it is gone.
+
+    A pool worker holds both ends of its own task pipe, so when its parent is killed (SIGKILL,
+    a closed console window) it would wait for work forever. The parent's sentinel works the
+    same way on Windows (a process handle) and on POSIX (a pipe).
+    """
+    import multiprocessing
+    import multiprocessing.connection
+    import threading
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()

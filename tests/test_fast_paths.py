@@ -161,3 +161,63 @@ def test_a_measuring_worker_that_cannot_run_costs_only_a_later_measurement(tmp_p
     with Ledger(tmp_path / "ledger.sqlite3") as ledger:
         assert prefetch.store(ledger) == 0
         assert ledger.media_facts() == {}
+
+
+def test_the_poll_helps_the_worker_and_every_photo_is_measured_once(tmp_path: Path):
+    """GIVEN more photos queued than the worker has started WHEN the poll ends THEN this process
+    measures from the back of the queue, and every photo's facts are kept, equal to a
+    measurement made on its own."""
+    from parsers.media import measure_image
+    from pipeline.media import Prefetch
+    from tests.support import files
+
+    stored = []
+    for seed in range(12):
+        relative = f"materials/西渡镇/照片/{seed}.jpg"
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_bytes(files.photo(seed))
+        stored.append((f"{seed:064x}", relative, "photo"))
+    prefetch = Prefetch(tmp_path, find_tools())
+    prefetch.submit(stored)
+    helped = [sha for sha, _ in prefetch._help()]  # what the worker had not started
+    assert helped and len(helped) < len(stored)
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        prefetch.store(ledger)
+        facts = ledger.media_facts()
+    assert sorted(facts) == sorted(sha for sha, _, _ in stored)
+    for sha, relative, _ in stored:
+        assert facts[sha] == measure_image(tmp_path / relative).to_json()
+
+
+def test_a_measuring_worker_ends_when_the_poll_is_killed(tmp_path: Path):
+    """GIVEN a poll with its measuring worker WHEN the poll is killed (SIGKILL, a closed window)
+    THEN the worker ends too instead of waiting for work forever."""
+    import psutil
+
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from parsers.tools import find_tools\n"
+        "from pipeline.media import Prefetch\n"
+        "if __name__ == '__main__':\n"
+        "    p = Prefetch(Path(sys.argv[1]), find_tools())\n"
+        "    p.submit([('a' * 64, 'missing.jpg', 'photo')])\n"
+        "    p._pending['a' * 64][0].result(timeout=60)\n"
+        "    print(*p._pool._processes, flush=True)\n"
+        "    time.sleep(120)\n"
+    )
+    poll = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    try:
+        worker = psutil.Process(int(poll.stdout.readline()))
+        assert worker.is_running()
+        poll.kill()
+        poll.wait(timeout=10)
+        worker.wait(timeout=10)  # raises TimeoutExpired if the worker is left behind
+    finally:
+        poll.kill()
+        poll.stdout.close()
