@@ -9,6 +9,9 @@ wider than the line.
 from __future__ import annotations
 
 import itertools
+import json
+import subprocess
+import sys
 import unicodedata
 from functools import cache
 
@@ -40,13 +43,40 @@ def notice_title(year: int, campaign_title: str) -> str:
     return f"关于{year}年度{campaign_title}材料报送情况的通报"
 
 
+_CUT = (
+    "import json, sys, rjieba; "
+    "print(json.dumps(list(rjieba.cut(sys.stdin.buffer.read().decode('utf-8')))))"
+)
+
+
+def segments(title: str) -> list[str]:
+    """rjieba's words for ``title``, cut in a short-lived child process: its dictionary costs
+    33 MB, which would otherwise stay for the life of a ``serve`` or ``watch`` process (a new
+    title is rare). In this process only if the child cannot run."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-I", "-c", _CUT],
+            input=title.encode("utf-8"),
+            capture_output=True,
+            timeout=60,
+            check=True,
+            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),  # Windows: no console
+        )
+        cut = json.loads(done.stdout)
+        if isinstance(cut, list) and "".join(cut) == title:
+            return cut
+    except (OSError, ValueError, subprocess.SubprocessError):
+        pass
+    import rjieba
+
+    return list(rjieba.cut(title))
+
+
 def words(title: str) -> list[str]:
     """The title as unbreakable pieces."""
-    import rjieba  # its dictionary costs 33 MB: loaded only when a new title is broken
-
     pieces: list[str] = []
     depth = 0
-    for segment in rjieba.cut(title):
+    for segment in segments(title):
         if pieces and _glued(pieces[-1], segment, depth > 0):
             pieces[-1] += segment
         else:

@@ -41,9 +41,13 @@ def test_photos_measured_during_the_poll_equal_those_measured_at_report_time(tmp
 _PROBE = """
 import json, sys
 sys.path.insert(0, {repo!r})
+import outputs._title as title
 import run_pipeline
+cut = []
+segments = title.segments
+title.segments = lambda text: cut.append(text) or segments(text)
 code = run_pipeline.main(["--config", {config!r}, "report"])
-print(json.dumps({{"code": code, "rjieba": "rjieba" in sys.modules}}))
+print(json.dumps({{"code": code, "segmented": bool(cut), "rjieba": "rjieba" in sys.modules}}))
 """
 
 
@@ -55,7 +59,8 @@ def _report_loads_the_segmenter(config: Path) -> bool:
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout.strip().splitlines()[-1])
     assert answer["code"] == 0
-    return answer["rjieba"]
+    assert not answer["rjieba"]  # the dictionary is loaded in a child process, never here
+    return answer["segmented"]
 
 
 def _title_paragraph(notice: Path) -> str:
@@ -221,3 +226,16 @@ def test_a_measuring_worker_ends_when_the_poll_is_killed(tmp_path: Path):
     finally:
         poll.kill()
         poll.stdout.close()
+
+
+def test_a_title_cut_in_a_child_process_equals_one_cut_here():
+    import rjieba
+
+    from outputs._title import segments
+
+    for title in (
+        "关于2020年度“衡阳群众”禁毒宣传材料报送情况的通报",
+        "关于2021年度全民禁毒宣传月活动开展情况的通报",
+        "衡阳县禁毒委员会办公室 ABC 测试（第2期）",
+    ):
+        assert segments(title) == list(rjieba.cut(title))
