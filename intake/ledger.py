@@ -738,12 +738,16 @@ class Ledger:
     def stored_media(self, message: int | None = None) -> list[tuple[str, str, str]]:
         """(sha256, a stored path, category) of every stored photo and video, once per sha256;
         of one message only when ``message`` is given."""
-        rows = self._db.execute(
+        # Two statements, not "(? IS NULL OR message = ?)": that form keeps SQLite from using
+        # the (message, seq) index, and a poll asks once per message.
+        query = (
             "SELECT sha256, MIN(path), MIN(category) FROM files WHERE kind='file' AND "
-            "category IN ('photo', 'video') AND path != '' AND sha256 != '' "
-            "AND (? IS NULL OR message = ?) GROUP BY sha256",
-            (message, message),
-        ).fetchall()
+            "category IN ('photo', 'video') AND path != '' AND sha256 != '' {} GROUP BY sha256"
+        )
+        if message is None:
+            rows = self._db.execute(query.format("")).fetchall()
+        else:
+            rows = self._db.execute(query.format("AND message = ?"), (message,)).fetchall()
         return [tuple(row) for row in rows]
 
     def media_versions(self) -> dict[str, int]:
