@@ -73,6 +73,12 @@ def _parser() -> ArgumentParser:
         metavar="变量名",
         help="从这个环境变量读取密码（供脚本使用），否则在终端输入两次",
     )
+    _add_corrections(commands)
+    return parser
+
+
+def _add_corrections(commands) -> None:
+    """The staff corrections, each with its --reason."""
 
     def correction(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
@@ -124,7 +130,6 @@ def _parser() -> ArgumentParser:
     sub = correction("reject-individual", "不予表彰某先进个人候选人")
     sub.add_argument("name", metavar="姓名", help="姓名")
     sub.add_argument("unit", metavar="单位", help="所在单位")
-    return parser
 
 
 CORRECTION_COMMANDS = (

@@ -208,6 +208,39 @@ def _count_line(unit_counts: dict[str, int]) -> str:
     return "、".join(parts)
 
 
+def _receipt_lines(
+    unit_name: str,
+    original: str,
+    received_at: datetime,
+    files: list[tuple[str, str]],
+    unit_counts: dict[str, int],
+    missing: list[str],
+    deadline: datetime,
+) -> list[str]:
+    """The receipt's salutation and its numbered items (一 to 六)."""
+    when = _when(received_at, deadline)
+    lines = [f"{unit_name}：" if unit_name else "您好：", ""]
+    lines.append(f"    我办已于{when}收到您发送的邮件《{original}》，现将登记情况回执如下。")
+    lines.append("")
+    lines.append(f"一、报送单位：{unit_name or '未能识别报送单位，工作人员将人工核对'}")
+    lines.append(f"二、收到时间：{when}")
+    lines.append("三、本次收到的材料：")
+    lines.extend(_file_lines(files))
+    if unit_name:
+        lines.append(f"四、截至目前贵单位累计报送：{_count_line(unit_counts)}")
+        names = _missing_names(missing)
+        if names:
+            lines.append(f"五、尚缺材料：{'、'.join(names)}。请尽快补报。")
+        else:
+            lines.append("五、材料已齐全，感谢贵单位的支持与配合。")
+    else:
+        lines.append(
+            "四、因未能识别报送单位，暂无法核对累计报送情况。补发材料时，请在邮件主题中注明单位全称。"
+        )
+    lines.append(f"六、报送截止时间：{_when(deadline)}")
+    return lines
+
+
 def receipt(
     *,
     office: str,
@@ -235,47 +268,23 @@ def receipt(
     now = now or datetime.now(deadline.tzinfo or received_at.tzinfo)
     original = _one_line(subject) or "（无主题）"
     title = original if original.startswith("回执：") else f"回执：{original}"
-    unit_name = _one_line(unit or "")
-
-    lines = [f"{unit_name}：" if unit_name else "您好：", ""]
-    lines.append(
-        f"    我办已于{_when(received_at, deadline)}收到您发送的邮件《{original}》，"
-        "现将登记情况回执如下。"
+    lines = _receipt_lines(
+        _one_line(unit or ""), original, received_at, files, unit_counts, missing, deadline
     )
-    lines.append("")
-    lines.append(f"一、报送单位：{unit_name or '未能识别报送单位，工作人员将人工核对'}")
-    lines.append(f"二、收到时间：{_when(received_at, deadline)}")
-    lines.append("三、本次收到的材料：")
-    lines.extend(_file_lines(files))
-    if unit_name:
-        lines.append(f"四、截至目前贵单位累计报送：{_count_line(unit_counts)}")
-        names = _missing_names(missing)
-        if names:
-            lines.append(f"五、尚缺材料：{'、'.join(names)}。请尽快补报。")
-        else:
-            lines.append("五、材料已齐全，感谢贵单位的支持与配合。")
-    else:
-        lines.append(
-            "四、因未能识别报送单位，暂无法核对累计报送情况。补发材料时，请在邮件主题中注明单位全称。"
-        )
-    lines.append(f"六、报送截止时间：{_when(deadline)}")
     if late:
-        lines.append("")
-        lines.append(
+        lines += [
+            "",
             "    特别提醒：本次材料在报送截止时间之后收到，已按逾期报送登记，"
-            "将在年终考评中如实反映。"
-        )
+            "将在年终考评中如实反映。",
+        ]
     if review_reason.strip():
-        lines.append("")
-        lines.append(
+        lines += [
+            "",
             f"    说明：本邮件已转工作人员人工核对（{_one_line(review_reason)}），"
-            "核对结果以最终台账为准。"
-        )
-    lines.append("")
-    lines.append(f"    如有疑问，请与{_one_line(office)}联系。")
-    lines.extend(_signature(office, now, deadline))
-    lines.append("")
-    lines.append(_NO_REPLY_LINE)
+            "核对结果以最终台账为准。",
+        ]
+    lines += ["", f"    如有疑问，请与{_one_line(office)}联系。"]
+    lines += [*_signature(office, now, deadline), "", _NO_REPLY_LINE]
     message = _message(
         office=office,
         office_address=office_address,

@@ -179,6 +179,32 @@ def _nice_step(total: int, target: int = 5) -> int:
     return 10 * magnitude
 
 
+def _chart_days(
+    times: list[datetime], deadline: datetime, generated: datetime
+) -> tuple[datetime, datetime]:
+    """The chart's time axis: whole days from a week before the deadline (or the first mail)
+    to the deadline, the last mail or now, whichever is latest."""
+    start = min([*times, deadline - timedelta(days=7)])
+    start = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    end = max([*times, deadline])
+    # Show "now" only while it is part of the campaign; a report rebuilt months later (or the
+    # demo, years later) would squeeze the whole campaign into a sliver of the chart.
+    if generated <= end + timedelta(days=30):
+        end = max(end, generated)
+    end_floor = end.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, end_floor + timedelta(days=1) if end > end_floor else end
+
+
+def _day_ticks(start: datetime, end: datetime) -> list[datetime]:
+    """Ticks every day, or every 2, 7 or 30 days on a longer axis."""
+    days = max(round((end - start).total_seconds() / 86400), 1)
+    step = timedelta(days=1 if days <= 16 else 2 if days <= 32 else 7 if days <= 120 else 30)
+    ticks = [start]
+    while ticks[-1] + step <= end:
+        ticks.append(ticks[-1] + step)
+    return ticks
+
+
 def _chart(tables: ReportTables) -> dict[str, Any]:
     """Geometry of the progress chart: units whose first mail arrived by t, against the deadline."""
     campaign = tables.campaign
@@ -196,15 +222,7 @@ def _chart(tables: ReportTables) -> dict[str, Any]:
         key=lambda item: item[0],
     )
     times = [t for t, _ in arrivals]
-    start = min([*times, deadline - timedelta(days=7)])
-    start = start.replace(hour=0, minute=0, second=0, microsecond=0)
-    end = max([*times, deadline])
-    # Show "now" only while it is part of the campaign; a report rebuilt months later (or the
-    # demo, years later) would squeeze the whole campaign into a sliver of the chart.
-    if generated <= end + timedelta(days=30):
-        end = max(end, generated)
-    end_floor = end.replace(hour=0, minute=0, second=0, microsecond=0)
-    end = end_floor + timedelta(days=1) if end > end_floor else end
+    start, end = _chart_days(times, deadline, generated)
     span = max((end - start).total_seconds(), 1.0)
     width, height, left, right, top, bottom = 1000, 300, 52, 30, 30, 42
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -216,13 +234,6 @@ def _chart(tables: ReportTables) -> dict[str, Any]:
     def y(count: float, shift: float = 0) -> str:
         return f"{top + (1 - count / y_max) * plot_h + shift:.1f}"
 
-    days = max(round(span / 86400), 1)
-    day_step = 1 if days <= 16 else 2 if days <= 32 else 7 if days <= 120 else 30
-    x_ticks = []
-    tick = start
-    while tick <= end:
-        x_ticks.append({"x": x(tick), "label": f"{tick:%m-%d}"})
-        tick += timedelta(days=day_step)
     now = min(max([generated, *times]), end)
     line = f"M{x(start)},{y(0)}" + "".join(
         f"H{x(moment)}V{y(count)}" for count, moment in enumerate(times, start=1)
@@ -240,18 +251,10 @@ def _chart(tables: ReportTables) -> dict[str, Any]:
             {"y": y(v), "label_y": y(v, 4), "label": v}
             for v in range(0, y_max + 1, _nice_step(y_max))
         ],
-        "x_ticks": x_ticks,
+        "x_ticks": [{"x": x(tick), "label": f"{tick:%m-%d}"} for tick in _day_ticks(start, end)],
         "total": {"y": y(total), "label_y": y(total, -6), "label": f"应报送 {total} 个单位"},
-        "deadline": {
-            "x": x(deadline),
-            "label_x": f"{float(x(deadline)) - 6:.1f}",
-            "label": f"截止 {deadline:%m-%d %H:%M}",
-        },
-        "now": {
-            "x": x(generated),
-            "label_x": f"{float(x(generated)) - 6:.1f}",
-            "label": f"统计 {generated:%m-%d %H:%M}",
-        }
+        "deadline": _marker(x(deadline), f"截止 {deadline:%m-%d %H:%M}"),
+        "now": _marker(x(generated), f"统计 {generated:%m-%d %H:%M}")
         if start <= generated <= end
         else None,
         "dots": [
@@ -264,6 +267,11 @@ def _chart(tables: ReportTables) -> dict[str, Any]:
             for count, (moment, unit) in enumerate(arrivals, start=1)
         ],
     }
+
+
+def _marker(x: str, label: str) -> dict[str, str]:
+    """A vertical line on the chart with its label just left of it."""
+    return {"x": x, "label_x": f"{float(x) - 6:.1f}", "label": label}
 
 
 def _cards(tables: ReportTables) -> list[dict[str, str]]:

@@ -280,37 +280,14 @@ class _Sorter:
             )
             return
         for problem in result.problems:
+            shown = problem.name or display
             self.files.append(
-                SortedFile(
-                    self._next(),
-                    "skipped",
-                    problem.name or display,
-                    PurePosixPath(problem.name or display).name,
-                    sender,
-                    "other",
-                    "",
-                    None,
-                    "",
-                    None,
-                    review_reason=problem.message,
-                )
+                _skipped(self._next(), shown, sender, problem.message, None, _last(shown))
             )
         for member in result.members:
             if member.size == 0:
                 self.files.append(
-                    SortedFile(
-                        self._next(),
-                        "skipped",
-                        member.name,
-                        member.path.name,
-                        sender,
-                        "other",
-                        "",
-                        0,
-                        "",
-                        None,
-                        review_reason=_EMPTY,
-                    )
+                    _skipped(self._next(), member.name, sender, _EMPTY, 0, member.path.name)
                 )
                 continue
             try:
@@ -427,11 +404,24 @@ class _Sorter:
         return Attribution(None, "", "", proposals, "无法判断报送单位，请人工确认")
 
 
-def _skipped(seq: int, display: str, sender: str, reason: str, size: int | None = 0) -> SortedFile:
+def _skipped(
+    seq: int,
+    display: str,
+    sender: str,
+    reason: str,
+    size: int | None = 0,
+    store_name: str = "",
+) -> SortedFile:
     """A row that is never a material (empty or unreadable), listed with its reason."""
     return SortedFile(
-        seq, "skipped", display, display, sender, "other", "", size, "", None, review_reason=reason
-    )
+        seq, "skipped", display, store_name or display, sender, "other", "", size, "", None,
+        review_reason=reason,
+    )  # fmt: skip
+
+
+def _last(name: str) -> str:
+    """The last component of an archive member's name ("a.zip/dir/x.jpg" -> "x.jpg")."""
+    return PurePosixPath(name).name
 
 
 def _environmental(exc: BaseException) -> bool:

@@ -73,3 +73,29 @@ def test_the_check_catches_an_upward_import(tmp_path: Path):
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from outputs.tables import ReportTables\n", encoding="utf-8")
     assert _imports(module) - ALLOWED["scoring"] - {"scoring"} == {"outputs"}
+
+
+MAX_FUNCTION_LINES = 65  # "no function runs past ~60 lines" (issue 8), docstring included
+
+
+def _long_functions(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+
+
+def test_functions_stay_short():
+    product = [path for _, path in MODULES] + [REPO / "run_pipeline.py"]
+    long = {str(p.relative_to(REPO)): found for p in product if (found := _long_functions(p))}
+    assert not long, f"split these: {long}"
+
+
+def test_the_length_check_catches_a_long_function(tmp_path: Path):
+    module = tmp_path / "m.py"
+    body = "".join(f"    x{i} = {i}\n" for i in range(MAX_FUNCTION_LINES))
+    module.write_text(f"def f():\n{body}", encoding="utf-8")
+    assert _long_functions(module) == [f"f ({MAX_FUNCTION_LINES + 1} lines)"]
