@@ -45,20 +45,22 @@ def _reason() -> str:
     return _field("reason")[:MAX_REASON]
 
 
-def parse_local(text: str, tz) -> datetime:
-    """A moment staff typed or picked (as the CLI reads it); a bare date is its start."""
+def _moment(text: str, tz, *, day_end: bool) -> datetime:
+    """A date staff typed or picked, read as the CLI reads it; its error is a correction's."""
     try:
-        return parse_moment(text, tz, day_end=False)
+        return parse_moment(text, tz, day_end=day_end)
     except DateError as exc:
         raise CorrectionError(str(exc)) from None
+
+
+def parse_local(text: str, tz) -> datetime:
+    """When something was received: a bare date is its start."""
+    return _moment(text, tz, day_end=False)
 
 
 def end_of_day(text: str, tz) -> datetime:
-    """A day staff picked (or typed, as the CLI reads it): its end is the new deadline."""
-    try:
-        return parse_moment(text, tz, day_end=True)
-    except DateError as exc:
-        raise CorrectionError(str(exc)) from None
+    """A new deadline: a bare date is its end."""
+    return _moment(text, tz, day_end=True)
 
 
 def _correct(make) -> None:
