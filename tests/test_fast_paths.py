@@ -239,3 +239,15 @@ def test_a_title_cut_in_a_child_process_equals_one_cut_here():
         "衡阳县禁毒委员会办公室 ABC 测试（第2期）",
     ):
         assert segments(title) == list(rjieba.cut(title))
+
+
+def test_one_message_s_media_are_found_through_an_index(tmp_path: Path):
+    """A poll asks for each message's photos; that must not scan every file row each time."""
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        statements: list[str] = []
+        ledger._db.set_trace_callback(statements.append)
+        assert ledger.stored_media(5) == []
+        ledger._db.set_trace_callback(None)
+        query = next(s for s in statements if "FROM files" in s)
+        plan = " ".join(row[-1] for row in ledger._db.execute(f"EXPLAIN QUERY PLAN {query}"))
+    assert "USING INDEX" in plan and "SCAN files" not in plan, plan
