@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from email.message import Message
 from functools import cached_property
 
+import pybase64
+
 from parsers.headers import Params, parse_header_block, split_params
 
 MAX_DEPTH = 24  # nested multiparts and attached messages walked as a tree
@@ -181,8 +183,19 @@ def transfer_encoding(headers: Message) -> str:
     return str(value).strip().lower()
 
 
-def _b64decode(data: memoryview) -> bytes:
+def _b64decode(raw: bytes, start: int, end: int) -> bytes:
+    """Base64 as the standard library decodes it (non-alphabet bytes skipped), several times
+    faster through pybase64's SIMD decoder.
+
+    The two agree exactly, errors included, when padding comes only at the end; after an early
+    ``=`` binascii stops while pybase64 reads on, so such broken bodies take binascii's path
+    (tests/test_mime.py compares them on fuzzed bodies).
+    """
+    data = memoryview(raw)[start:end]
+    pad = raw.find(b"=", start, end)
     try:
+        if pad < 0 or not raw[pad:end].strip(b"= \t\r\n"):
+            return pybase64.b64decode(data, validate=False)
         return binascii.a2b_base64(data)
     except binascii.Error:
         # Truncated or mis-padded base64 (seen in broken mail): keep what decodes.
@@ -202,9 +215,9 @@ def decode_body(raw: bytes, entity: Entity) -> bytes:
 
 def decode_span(raw: bytes, start: int, end: int, encoding: str) -> bytes:
     """Decode raw[start:end] from its Content-Transfer-Encoding without copying it first."""
-    view = memoryview(raw)[start:end]
     if encoding == "base64":
-        return _b64decode(view)
+        return _b64decode(raw, start, end)
+    view = memoryview(raw)[start:end]
     if encoding == "quoted-printable":
         return binascii.a2b_qp(bytes(view))
     if encoding in ("x-uuencode", "uuencode", "x-uue"):
