@@ -75,23 +75,66 @@ def _one_dhash(picture) -> str:
     )
 
 
-def test_batched_hashes_equal_one_window_at_a_time(tmp_path):
-    """The fast path hashes all windows of a photo in one batch; each hash must equal the one
-    computed on its own (cached facts of earlier polls are compared with new ones)."""
+def _gray_pictures(tmp_path):
+    """Gray pictures as measuring makes them (at most 96 pixels), in several shapes."""
     from PIL import Image
 
-    from parsers.media import dhash, phash
-
     pictures = []
-    for seed in range(6):
+    for seed, size in enumerate([(96, 72), (72, 96), (96, 54), (80, 53), (96, 96), (41, 33)]):
         path = tmp_path / f"{seed}.jpg"
         path.write_bytes(files.photo(seed))
         with Image.open(path) as image:
             gray = image.convert("L")
-        pictures += [gray.resize((96, 72)), gray.crop((10, 5, 300, 200)).resize((80, 53))]
-    assert phash(pictures) == [_one_phash(p) for p in pictures]
-    assert dhash(pictures) == [_one_dhash(p) for p in pictures]
-    assert len(set(phash(pictures))) > len(pictures) // 2  # distinct pictures, distinct hashes
+        pictures += [gray.resize(size), gray.crop((10, 5, 300, 200)).resize(size)]
+    return pictures
+
+
+def test_the_windows_resize_exactly_as_pillow_crops_and_resizes(tmp_path):
+    """The fast path resizes all eleven windows with two matrix products; every pixel must be
+    what Pillow's crop and LANCZOS resize give, so hashes do not depend on how they were made."""
+    import numpy as np
+    from PIL import Image
+
+    from parsers.media import resized, window_boxes
+
+    rng = np.random.default_rng(7)
+    noise = [Image.fromarray(rng.integers(0, 256, (h, w), dtype=np.uint8)) for w, h in
+             [(96, 72), (72, 96), (57, 40), (96, 33)]]  # fmt: skip
+    for picture in _gray_pictures(tmp_path) + noise:
+        pixels = np.asarray(picture, dtype=float)
+        boxes = window_boxes(*picture.size)
+        for size in ((32, 32), (9, 8)):
+            ours = resized(pixels, size)
+            for window, box in enumerate(boxes):
+                pillow = np.asarray(picture.crop(box).resize(size, Image.Resampling.LANCZOS))
+                assert np.array_equal(ours[window], pillow), (picture.size, box, size)
+
+
+def test_window_hashes_equal_one_window_at_a_time(tmp_path):
+    """Each batched hash equals the plain definition on its own window (cached facts of
+    earlier polls are compared with new ones)."""
+    import numpy as np
+
+    from parsers.media import window_boxes, window_hashes
+
+    seen = set()
+    for picture in _gray_pictures(tmp_path):
+        phashes, dhashes = window_hashes(np.asarray(picture, dtype=float))
+        windows = [picture.crop(box) for box in window_boxes(*picture.size)]
+        assert phashes == [_one_phash(w) for w in windows]
+        assert dhashes == [_one_dhash(w) for w in windows]
+        seen.add(phashes[0])
+    assert len(seen) > 6  # distinct pictures, distinct hashes
+
+
+def test_a_sliver_of_a_picture_is_still_hashed(tmp_path):
+    """Windows narrower than the hash are enlarged on one side: still eleven hashes, no error."""
+    path = tmp_path / "sliver.png"
+    from PIL import Image
+
+    Image.new("L", (400, 3), 128).save(path)
+    facts = measure_image(path)
+    assert facts.problem == "" and len(facts.phash) == len(facts.dhash) == len(WINDOWS)
 
 
 def test_a_photo_is_hashed_in_every_window_and_its_exif_time_read(tmp_path):
