@@ -13,7 +13,7 @@ Two mailbox shapes, each measured the same way (``--shape``):
 
 (a) raw baseline: imapclient as shipped (its imaplib debug level untouched), in a child
     process: login, select, UID SEARCH ALL, RFC822.SIZE, then BODY.PEEK[] of every message in
-    batches of 50 UIDs / 32 MiB, discarded;
+    batches of 50 UIDs / 8 MiB, discarded;
 (p) peer loop, as simple mail importers do it: the same fetch, then the standard library's
     ``email`` parser (policy.default) on every message, every named leaf part decoded, written
     to a file and hashed with sha256;
@@ -58,7 +58,7 @@ REPO = Path(__file__).resolve().parents[1]
 MiB = 1 << 20
 CST = dt.timezone(dt.timedelta(hours=8))
 FETCH_BATCH = 50  # UIDs per FETCH in the raw baseline (the product's default batch_size)
-FETCH_BATCH_BYTES = 32 * MiB  # and bytes (the product's default batch_bytes)
+FETCH_BATCH_BYTES = 8 * MiB  # and bytes (the product's default batch_bytes)
 IDLE_RUNS = 5
 JPEG_POOL = 30
 DOCX_EVERY = 4  # every 4th photo mail also carries a .docx report

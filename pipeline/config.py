@@ -42,7 +42,7 @@ class MailboxConfig(_Strict):
     folder: list[str] = Field(default_factory=lambda: ["INBOX"])
     path: Path = Path("samples/inbox")
     timeout_s: float = Field(60.0, gt=0, description="socket timeout of every IMAP call")
-    batch_bytes: int = Field(32 * 1024**2, gt=0, description="upper bound of one FETCH batch")
+    batch_bytes: int = Field(8 * 1024**2, gt=0, description="upper bound of one FETCH batch")
     batch_size: int = Field(50, gt=0, description="at most this many messages per FETCH")
     reconnect_attempts: int = Field(4, ge=0, description="reconnects per poll before giving up")
     reconnect_backoff_s: float = Field(2.0, ge=0, description="first backoff; doubles per try")

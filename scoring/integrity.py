@@ -98,7 +98,7 @@ def hash_distances(a_p, a_d, b_p, b_d) -> np.ndarray:
     """(len(a), len(b)) distances: for the best-aligned windows, the larger of the pHash and
     dHash differences; either picture's whole may match any window of the other."""
     out = np.empty((a_p.shape[0], b_p.shape[0]), dtype=np.int64)
-    step = 256  # rows at a time keeps the (rows, n, windows) temporaries small
+    step = 64  # rows at a time keeps the (rows, n, windows) temporaries small
     for lo in range(0, a_p.shape[0], step):
         hi = lo + step
         whole_a = np.maximum(
