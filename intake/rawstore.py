@@ -29,6 +29,13 @@ class RawStore:
         """Store messages and make them durable together (one flush for a fetch batch); a
         crash before the flush loses nothing the ledger knows of, since the ledger records a
         message only after this returns."""
+        digests, written = self.write_all(raws)
+        flush_to_disk(written)
+        return digests
+
+    def write_all(self, raws: list[bytes]) -> tuple[list[str], list[Path]]:
+        """Store messages without flushing them: their digests, and the files written, which
+        the caller flushes (``flush_to_disk``) before the ledger records any of them."""
         digests, written = [], []
         for raw in raws:
             digest = sha256_hex(raw)
@@ -38,5 +45,4 @@ class RawStore:
                 # leaves a half-written message in place
                 written.append(write_bytes_atomic(path, raw, scratch=self.scratch, durable=False))
             digests.append(digest)
-        flush_to_disk(written)
-        return digests
+        return digests, written

@@ -197,6 +197,38 @@ def _groups(mails: Iterator[RawMail], mailbox) -> Iterator[list[RawMail]]:
         yield group
 
 
+def _durable(groups: Iterator[list[RawMail]], store: RawStore):
+    """Each group with its digests, once its raw mails are on disk.
+
+    The next group is fetched and written before this one is handed out, and flushed by a
+    thread while the caller parses this one: the flush is one system call that waits for the
+    disk without the GIL. The ledger still records a mail only after its group's flush has
+    returned; a group written but never recorded (a crash) is simply taken again.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from portable.atomic import flush_to_disk
+
+    with ThreadPoolExecutor(1, thread_name_prefix="flush") as flusher:
+        ahead = None
+        try:
+            for group in groups:
+                digests, written = store.write_all([m.raw for m in group])
+                flushing = (group, digests, flusher.submit(flush_to_disk, written))
+                if ahead is not None:
+                    ahead[2].result()
+                    yield ahead[0], ahead[1]
+                ahead = flushing
+        except Exception:
+            if ahead is not None:  # what came before a failure is still taken
+                ahead[2].result()
+                yield ahead[0], ahead[1]
+            raise
+        if ahead is not None:
+            ahead[2].result()
+            yield ahead[0], ahead[1]
+
+
 def _prefetch(config: Config, ctx):
     from pipeline.media import Prefetch  # with the first message that stores a photo or video
 
@@ -215,10 +247,9 @@ def _take_new_mail(ledger: Ledger, config: Config, ctx, prefetch, summary, say, 
             if progress:
                 progress(0, pending)
             done = 0
-            for group in _groups(source.new_mail(ledger), config.mailbox):
-                # The raw mails of a group reach the disk together, before the ledger
-                # records any of them (a crash in between: they are simply taken again).
-                for mail, digest in zip(group, store.put_all([m.raw for m in group]), strict=True):
+            groups = _groups(source.new_mail(ledger), config.mailbox)
+            for group, digests in _durable(groups, store):
+                for mail, digest in zip(group, digests, strict=True):
                     outcome = ingest(ledger, source, mail, ctx(), digest)
                     _tally(summary, outcome)
                     if pending >= PREFETCH_FROM and outcome.stored and outcome.message:
