@@ -11,6 +11,9 @@ Two mailbox shapes, each measured the same way (``--shape``):
   about 200 MiB, 1–5 JPEG photos of 100–400 KB each, every 4th mail also a .docx report;
 - ``video``: 500 mails of about 300 MiB, photos and .docx as above plus a few 20–60 MiB videos.
 
+Each mailbox is measured in rounds (``--rounds``, 3): (a), (p) and (b) in turn, compared by
+their medians, so that a machine whose speed drifts slows all three alike.
+
 (a) raw baseline: imapclient as shipped (its imaplib debug level untouched), in a child
     process: login, select, UID SEARCH ALL, RFC822.SIZE, then BODY.PEEK[] of every message in
     batches of 50 UIDs / 8 MiB, discarded;
@@ -31,6 +34,7 @@ mailbox size = sum of RFC822.SIZE.
     python benchmarks/intake.py --mails 100 --total-mb 60 --idle-mails 1000
     python benchmarks/intake.py --skip-idle --keep   # keep the temp dirs for inspection
     python benchmarks/intake.py --profile            # also profile (b) with cProfile (slower)
+    python benchmarks/intake.py --rounds 1           # one round per mailbox (quicker, noisier)
 """
 
 from __future__ import annotations
@@ -470,10 +474,26 @@ class ShapeRun:
     mib: float
     largest_mib: float
     files: int  # files the peer loop wrote
+    rounds: int = 1
+    b_p_range: tuple[float, float] = (0.0, 0.0)  # the lowest and highest b/p of one round
 
 
-def measure_shape(server, work: Path, env, shape: str, mails: int, total_mb: float, profile):
-    """Build one mailbox and run (a), (p) and (b) on it."""
+def typical(children: list[Child]) -> Child:
+    """The median wall and CPU time of repeated runs, and the highest peak RSS among them."""
+    return Child(
+        statistics.median(c.seconds for c in children),
+        statistics.median(c.cpu_s for c in children),
+        max(c.peak_rss_mib for c in children),
+        children[-1].stdout,
+        children[-1].stderr,
+    )
+
+
+def measure_shape(
+    server, work: Path, env, shape: str, mails: int, total_mb: float, profile, rounds: int
+):
+    """Build one mailbox and run (a), (p) and (b) on it, ``rounds`` times in turn (so that a
+    machine whose speed drifts slows all three alike); the medians are compared."""
     from tests.support.project import write_config
 
     account = server.account(f"bench{shape}")
@@ -487,38 +507,46 @@ def measure_shape(server, work: Path, env, shape: str, mails: int, total_mb: flo
     )
     fetch_args = [server.host, str(server.imap_port), account.username]
     raw_env = {**os.environ, "BENCH_IMAP_PASSWORD": server.password}
-    say(f"[{shape}] (a) raw imapclient fetch (as shipped) ...")
     me = str(Path(__file__).resolve())
-    raw = run_child([sys.executable, me, "--raw-fetch-child", *fetch_args], "(a)", env=raw_env)
-    info = json.loads(raw.stdout.strip().splitlines()[-1])
-    if info["received"] != info["bytes"] or info["messages"] != loaded.messages:
-        print(f"  WARNING: raw fetch got {info}, expected {loaded.messages} mails")
-    mib = info["bytes"] / MiB
-    say(f"    {raw.seconds:.2f} s, {mib / raw.seconds:.1f} MiB/s, RSS {raw.peak_rss_mib:.0f} MiB")
-    say(f"[{shape}] (p) peer loop: fetch + stdlib email + write + sha256 ...")
-    out = work / f"peer-{shape}"
-    out.mkdir()
-    cmd = [sys.executable, me, "--peer-loop-child", *fetch_args, str(out)]
-    peer = run_child(cmd, "(p)", env=raw_env)
-    files = json.loads(peer.stdout.strip().splitlines()[-1])["files"]
-    shutil.rmtree(out, ignore_errors=True)
-    say(f"    {peer.seconds:.2f} s, {mib / peer.seconds:.1f} MiB/s, {files} files written")
-    say(f"[{shape}] (b) run_pipeline.py once, fresh data folder ...")
-    config = write_config(work / f"product-{shape}", account)
-    product = run_once(config, env, "(b) product once")
-    check_new(product, loaded.messages, "(b)")
-    if "处理失败" in product.stdout:
-        print("  WARNING: the product reported failed mails")
-    say(
-        f"    {product.seconds:.2f} s, {mib / product.seconds:.1f} MiB/s, "
-        f"RSS {product.peak_rss_mib:.0f} MiB"
-    )
+    # Not measured: the first run compiles the libraries' bytecode into the work folder's
+    # cache (as an installed PC has it) and warms the disk cache.
+    say(f"[{shape}] warm-up: (b) once, not measured ...")
+    run_once(write_config(work / f"warm-up-{shape}", account), env, "(b) warm-up")
+    runs: dict[str, list[Child]] = {"a": [], "p": [], "b": []}
+    info, files = {}, 0
+    for turn in range(1, rounds + 1):
+        say(f"[{shape}] round {turn}/{rounds}: (a) raw fetch, (p) peer loop, (b) product once")
+        raw = run_child([sys.executable, me, "--raw-fetch-child", *fetch_args], "(a)", env=raw_env)
+        info = json.loads(raw.stdout.strip().splitlines()[-1])
+        if info["received"] != info["bytes"] or info["messages"] != loaded.messages:
+            print(f"  WARNING: raw fetch got {info}, expected {loaded.messages} mails")
+        out = work / f"peer-{shape}-{turn}"
+        out.mkdir()
+        cmd = [sys.executable, me, "--peer-loop-child", *fetch_args, str(out)]
+        peer = run_child(cmd, "(p)", env=raw_env)
+        files = json.loads(peer.stdout.strip().splitlines()[-1])["files"]
+        shutil.rmtree(out, ignore_errors=True)
+        product = run_once(write_config(work / f"product-{shape}-{turn}", account), env, "(b)")
+        check_new(product, loaded.messages, "(b)")
+        if "处理失败" in product.stdout:
+            print("  WARNING: the product reported failed mails")
+        for key, child in (("a", raw), ("p", peer), ("b", product)):
+            runs[key].append(child)
+        say(
+            f"    (a) {raw.seconds:.2f} s, (p) {peer.seconds:.2f} s, (b) {product.seconds:.2f} s "
+            f"(b/p {peer.seconds / product.seconds:.2f}), RSS (b) {product.peak_rss_mib:.0f} MiB"
+        )
     if profile:
         say(f"[{shape}] (b) again under cProfile (fresh data folder; timings not used) ...")
         prof = work / f"product-{shape}.prof"
         run_once(write_config(work / f"profile-{shape}", account), env, "(b) cProfile", prof)
         print_profile(prof)
-    return ShapeRun(shape, loaded, raw, peer, product, mib, info["largest"] / MiB, files)
+    mib = info["bytes"] / MiB
+    spread = [p.seconds / b.seconds for p, b in zip(runs["p"], runs["b"], strict=True)]
+    return ShapeRun(
+        shape, loaded, typical(runs["a"]), typical(runs["p"]), typical(runs["b"]), mib,
+        info["largest"] / MiB, files, rounds, (min(spread), max(spread)),
+    )  # fmt: skip
 
 
 @dataclass
@@ -584,6 +612,8 @@ def shape_rows(run: ShapeRun) -> list[tuple[str, str, str, str, str]]:
         ("ratio b/a (product / raw)", f"{b_a:.2f}", "", f">= {TARGET_RATIO}",
          verdict(b_a >= TARGET_RATIO)),
         ("ratio b/p (product / peer loop)", f"{b_p:.2f}", "", "> 1", verdict(b_p > 1)),
+        (f"    b/p of each round ({run.rounds})",
+         f"{run.b_p_range[0]:.2f}-{run.b_p_range[1]:.2f}", "", "", ""),
         ("peak RSS of (b)", f"{run.product.peak_rss_mib:.0f} MiB", "",
          f"<= {rss_target:.0f} MiB", verdict(run.product.peak_rss_mib <= rss_target)),
     ]  # fmt: skip
@@ -632,6 +662,7 @@ def main() -> int:
     parser.add_argument("--skip-idle", action="store_true", help="skip (c)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dirs")
     parser.add_argument("--profile", action="store_true", help="rerun (b) under cProfile")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of (a), (p), (b) in turn (3)")
     args = parser.parse_args()
 
     sys.path.insert(0, str(REPO))
@@ -655,7 +686,7 @@ def main() -> int:
             runs.append(
                 measure_shape(
                     server, work, env, shape, args.mails or mails, args.total_mb or total_mb,
-                    args.profile,
+                    args.profile, args.rounds,
                 )
             )  # fmt: skip
         if not args.skip_idle:
@@ -673,8 +704,8 @@ def main() -> int:
     print()
     print(
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
-        f"{load_before[0]:.1f} before / {load_after[0]:.1f} after; (c) = median of {IDLE_RUNS} "
-        "runs; wall time decides the verdicts"
+        f"{load_before[0]:.1f} before / {load_after[0]:.1f} after; (a), (p), (b) = median of "
+        f"{args.rounds} rounds, (c) = median of {IDLE_RUNS} runs; wall time decides the verdicts"
     )
     for run in runs:
         loaded = run.loaded
