@@ -189,7 +189,7 @@ def _b64decode(raw: bytes, start: int, end: int) -> bytes:
 
     The two agree exactly, errors included, when padding comes only at the end; after an early
     ``=`` binascii stops while pybase64 reads on, so such broken bodies take binascii's path
-    (tests/test_mime.py compares them on fuzzed bodies).
+    (tests/test_fast_paths.py compares them on fuzzed bodies and on the corpora).
     """
     data = memoryview(raw)[start:end]
     pad = raw.find(b"=", start, end)
