@@ -210,7 +210,7 @@ def _durable(groups: Iterator[list[RawMail]], store: RawStore):
     from portable.atomic import flush_to_disk
 
     with ThreadPoolExecutor(1, thread_name_prefix="flush") as flusher:
-        ahead = None
+        ahead, failure = None, None
         try:
             for group in groups:
                 digests, written = store.write_all([m.raw for m in group])
@@ -219,14 +219,13 @@ def _durable(groups: Iterator[list[RawMail]], store: RawStore):
                     ahead[2].result()
                     yield ahead[0], ahead[1]
                 ahead = flushing
-        except Exception:
-            if ahead is not None:  # what came before a failure is still taken
-                ahead[2].result()
-                yield ahead[0], ahead[1]
-            raise
+        except Exception as exc:  # what came before a failure is still taken, then it goes on
+            failure = exc
         if ahead is not None:
             ahead[2].result()
             yield ahead[0], ahead[1]
+        if failure is not None:
+            raise failure
 
 
 def _prefetch(config: Config, ctx):
