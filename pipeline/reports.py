@@ -7,9 +7,12 @@ imported only when reports are really rebuilt.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -95,8 +98,9 @@ def write_reports(
     from pipeline.tables import current_tables
 
     generation = ledger.get_state("generation", "0") or "0"
-    tables = _with_title_lines(ledger, current_tables(ledger, registry, config, now))
-    written = _write_files(config.reports_dir, tables, config)
+    with _collector_paused():
+        tables = _with_title_lines(ledger, current_tables(ledger, registry, config, now))
+        written = _write_files(config.reports_dir, tables, config)
     ledger.set_state("reports_fingerprint", fingerprint(ledger, config))
     units = tables.units
     return ReportSummary(
@@ -110,6 +114,22 @@ def write_reports(
         tables=tables,
         generation=generation,
     )
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off for one rebuild. A rebuild makes about a million short-lived
+    objects (table values, 台账 cells), freed by reference counting; each collection they set off
+    only rescanned the live tables (measured at 50,000 files: 0.6 s of 7.6, the peak unchanged).
+    If another thread already paused it, that thread turns it back on."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _with_title_lines(ledger: Ledger, tables: ReportTables) -> ReportTables:

@@ -311,3 +311,35 @@ def test_every_base64_part_of_the_corpora_decodes_as_the_standard_library_decode
                 assert decode_body(raw, leaf) == expected, mail
                 decoded += 1
     assert decoded > 50
+
+
+def test_a_report_rebuild_pauses_the_cycle_collector_and_always_restores_it(
+    tmp_path: Path, monkeypatch
+):
+    """GIVEN the sample inbox WHEN `report` rebuilds THEN the writers run with Python's cycle
+    collector paused (issue 12: it only rescanned the live tables), and it is on again
+    afterwards, also when a writer fails halfway."""
+    import gc
+
+    import outputs.notice
+    import run_pipeline
+
+    config = write_config(tmp_path)
+    for mail in (REPO / "samples" / "inbox").glob("*.eml"):
+        shutil.copy(mail, tmp_path / "inbox")
+    seen: list[bool] = []
+    real = outputs.notice.write_notice
+
+    def watched(*args, **kwargs):
+        seen.append(gc.isenabled())
+        if len(seen) == 2:
+            raise OSError(28, "No space left on device")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(outputs.notice, "write_notice", watched)
+    assert gc.isenabled()
+    assert run_pipeline.main(["--config", str(config), "report"]) == 0
+    assert gc.isenabled()
+    assert run_pipeline.main(["--config", str(config), "report"]) != 0  # the failing writer
+    assert gc.isenabled()
+    assert seen == [False, False]
