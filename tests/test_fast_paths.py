@@ -343,3 +343,57 @@ def test_a_report_rebuild_pauses_the_cycle_collector_and_always_restores_it(
     assert run_pipeline.main(["--config", str(config), "report"]) != 0  # the failing writer
     assert gc.isenabled()
     assert seen == [False, False]
+
+
+_CELLS = st.one_of(
+    st.none(),
+    st.floats(allow_nan=True),
+    st.integers(),
+    st.text(alphabet=st.sampled_from("=+-@\t\r 1.e'西渡镇aZ"), max_size=6),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_CELLS, max_size=30))
+def test_csv_cells_neutralised_per_column_equal_the_cell_by_cell_way(cells):
+    """GIVEN any column of text, numbers and gaps WHEN it is neutralised with the one-pass scan
+    THEN every cell equals what ``neutralise`` makes of it alone."""
+    import pandas as pd
+
+    from outputs.csv import _neutralised, neutralise
+
+    for dtype in (object, "string"):
+        if dtype == "string" and not all(c is None or isinstance(c, str) for c in cells):
+            continue
+        column = pd.Series(cells, dtype=dtype, index=range(5, 5 + len(cells)))
+        fast = _neutralised(column)
+        assert list(fast.index) == list(column.index)
+        # cell by cell, without Series.map, which would also turn [None, 0] into [NaN, 0.0]
+        assert _as_written(fast) == _as_written([neutralise(cell) for cell in column.tolist()])
+
+
+def _as_written(column) -> list[str]:
+    """Cells as a CSV holds them: None, NaN and pd.NA all an empty cell."""
+    import pandas as pd
+
+    return ["" if v is None or v is pd.NA or v != v else repr(v) for v in list(column)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(0, 5)), max_size=30))
+def test_csv_times_and_numbers_converted_once_per_value_equal_the_cell_by_cell_way(picks):
+    """GIVEN received times and sizes with repeats and gaps WHEN each distinct value is
+    converted once THEN the column equals converting every cell."""
+    import pandas as pd
+
+    from outputs.csv import _each_distinct, _int, _iso
+
+    times = [None if p is None else pd.Timestamp(1_600_000_000 + 3_600 * p, unit="s",
+                                                 tz="Asia/Shanghai") for p in picks]  # fmt: skip
+    for values, convert in (
+        (pd.Series(times, dtype=object), _iso),
+        (pd.Series(pd.to_datetime(times, utc=True), dtype="datetime64[ns, UTC]"), _iso),
+        (pd.Series([None if p is None else p * 1024 for p in picks], dtype="Int64"), _int),
+        (pd.Series([None if p is None else float(p) for p in picks], dtype=float), _int),
+    ):
+        assert _each_distinct(values, convert).tolist() == values.map(convert).tolist()
