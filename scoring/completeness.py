@@ -46,12 +46,13 @@ def late_days(late: timedelta, deadline: pd.Timestamp, rule: str = "started") ->
 
 @dataclass(frozen=True)
 class _Sent:
-    """What every unit sent, grouped once for the per-unit loop."""
+    """What every unit sent, grouped once for the per-unit loop (plain dicts: the loop looks
+    them up some twenty times a unit, and a pandas lookup costs about a hundred dict lookups)."""
 
-    times: pd.DataFrame  # unit → min, max receive time
-    counts: pd.Series  # (unit, category) → distinct files
-    links: pd.Series  # unit → distinct link URLs
-    first_seen: pd.Series  # (unit, category) → when first satisfied
+    times: dict[str, tuple[pd.Timestamp, pd.Timestamp]]  # unit → (first, last) receive time
+    counts: dict[tuple[str, str], int]  # (unit, category) → distinct files
+    links: dict[str, int]  # unit → distinct link URLs
+    first_seen: dict[tuple[str, str], pd.Timestamp]  # (unit, category) → when first satisfied
 
 
 def _sent(messages: pd.DataFrame, materials: pd.DataFrame) -> _Sent:
@@ -64,12 +65,13 @@ def _sent(messages: pd.DataFrame, materials: pd.DataFrame) -> _Sent:
     stored = stored.loc[stored["message_key"].isin(messages["message_key"])]
     times = pd.concat([sent, stored[["unit", "received_at"]]], ignore_index=True)
     times = times.loc[times["received_at"].notna()]
+    span = times.groupby("unit")["received_at"].agg(["min", "max"])
     files = stored.loc[stored["kind"] == "file"]
     return _Sent(
-        times=times.groupby("unit")["received_at"].agg(["min", "max"]),
-        counts=files.groupby(["unit", "category"])["sha256"].nunique(),
-        links=stored.loc[stored["kind"] == "link"].groupby("unit")["url"].nunique(),
-        first_seen=stored.groupby(["unit", "category"])["received_at"].min(),
+        times=dict(zip(span.index, zip(span["min"], span["max"], strict=True), strict=True)),
+        counts=files.groupby(["unit", "category"])["sha256"].nunique().to_dict(),
+        links=stored.loc[stored["kind"] == "link"].groupby("unit")["url"].nunique().to_dict(),
+        first_seen=stored.groupby(["unit", "category"])["received_at"].min().to_dict(),
     )
 
 
@@ -121,9 +123,8 @@ def completeness(
 
 
 def _unit_status(unit: str, category, sent: _Sent, deadline: pd.Timestamp, rule: str) -> dict:
-    submitted = unit in sent.times.index
-    first = sent.times.at[unit, "min"] if submitted else pd.NaT
-    last = sent.times.at[unit, "max"] if submitted else pd.NaT
+    submitted = unit in sent.times
+    first, last = sent.times[unit] if submitted else (pd.NaT, pd.NaT)
 
     def count(code: str) -> int:
         return int(sent.counts.get((unit, code), 0))

@@ -257,16 +257,19 @@ def individuals(
     stored = stored.loc[(stored["kind"] == "file") & (stored["category"] == "deeds")]
     stored = stored.sort_values(["received_at", "message_key"], kind="stable")
     stored = stored.drop_duplicates(["unit", "sha256"])
-    docs = documents.drop_duplicates("sha256").set_index("sha256")
+    docs = documents.drop_duplicates("sha256")
+    known = dict(  # sha256 -> (title, text); a dict, not a DataFrame row lookup per file
+        zip(docs["sha256"], zip(docs["title"], docs["text"], strict=True), strict=True)
+    )
     rows = []
     for unit, sha, filename in zip(
         stored["unit"], stored["sha256"], stored["filename"], strict=True
     ):
         title = text = ""
-        if sha in docs.index:
-            row = docs.loc[sha]
-            title = "" if pd.isna(row["title"]) else str(row["title"])
-            text = "" if pd.isna(row["text"]) else str(row["text"])
+        if sha in known:
+            raw_title, raw_text = known[sha]
+            title = "" if pd.isna(raw_title) else str(raw_title)
+            text = "" if pd.isna(raw_text) else str(raw_text)
         stem = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", filename.rsplit("/", 1)[-1])
         name = person_name(title) or person_name(stem)
         if not name:
