@@ -7,10 +7,14 @@ Not part of CI. Each figure is the wall time of a whole ``run_pipeline.py`` chil
 - first ``once`` of N small text-only mails (folder source: the intake work without the
   network; benchmarks/intake.py measures the same over IMAP), and an idle ``once`` after it;
 - ``report`` for a campaign of U units and F files, built directly in a ledger (synthetic rows,
-  as benchmarks/console.py builds them: no mail is parsed).
+  as benchmarks/console.py builds them: no mail is parsed); beside it, in the same run, its
+  baseline: a bare XlsxWriter child writing F rows of plain cells shaped like the 台账's
+  文件明细 sheet (without looks, widths or any other report), and the ratio of the two; the two
+  alternated ``--rounds`` times and compared by their medians.
 
     python benchmarks/scale.py            # mails 100 / 1,000 / 10,000; units 10 / 100 / 1,000
     python benchmarks/scale.py --quick    # mails 100 / 1,000; units 10 / 100
+    python benchmarks/scale.py --rounds 1 # report and its baseline once each (noisier)
 """
 
 from __future__ import annotations
@@ -21,10 +25,10 @@ import functools
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -92,10 +96,45 @@ def small_mails(folder: Path, count: int) -> None:
     )
 
 
+BARE_COLUMNS = 15  # as many as the 台账's 文件明细 sheet
+
+
+def bare_cells(rows: int) -> None:
+    """The baseline of ``report``: XlsxWriter writing ``rows`` × 15 plain cells into an .xlsx
+    in memory, shaped like the 文件明细 sheet (10 files a mail, 1,000 units; per row three
+    unique texts, the mail's two, the unit's two, three numbers, two gaps), nothing else."""
+    import io
+
+    from xlsxwriter.workbook import Workbook
+
+    workbook = Workbook(io.BytesIO(), {"in_memory": True})
+    sheet = workbook.add_worksheet()
+    kinds = ("附件", "压缩包内文件", "云盘链接")
+    categories = ("照片", "总结报告", "事迹材料", "视频")
+    for row in range(rows):
+        mail, unit = row // 10, f"测试单位{row % 1000:04d}"
+        texts = {0: f"M{mail:06d}", 2: unit, 3: f"{unit}禁毒办 <u{row % 1000}@qq.com>",
+                 4: f"活动照片{row}.jpg", 5: categories[row % 4], 6: kinds[row % 3], 9: "否",
+                 11: f"materials/{unit}/照片/活动照片{row}.jpg", 12: f"<{mail}.abc@qq.com>",
+                 14: f"{row * 2654435761:064x}"}  # fmt: skip
+        for col, text in texts.items():
+            sheet.write_string(row, col, text)
+        for col in (1, 7, 13):
+            sheet.write_number(row, col, 44000.5 + row / 1440 + col)
+    workbook.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="only 1x and 10x")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="report and its baseline alternated (medians)"
+    )
+    parser.add_argument("--bare-cells", type=int, help=argparse.SUPPRESS)  # the baseline's child
     args = parser.parse_args()
+    if args.bare_cells is not None:
+        bare_cells(args.bare_cells)
+        return 0
     console_bench = _sibling("console")  # benchmarks/console.py: the synthetic campaign
 
     work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
@@ -113,12 +152,18 @@ def main() -> int:
             idle, idle_rss = timed(["once"], folder, env)
             campaign = work / f"campaign-{factor}"
             campaign.mkdir()
-            started = time.perf_counter()
             console_bench.build(campaign, units, files)
-            built = time.perf_counter() - started
-            report, report_rss = timed(["report"], campaign, env)
+            # alternated, medians: this machine's speed drifts by a third within minutes
+            bare_cmd = [sys.executable, str(Path(__file__).resolve()), "--bare-cells", str(files)]
+            reports, bares = [], []
+            for _ in range(args.rounds):
+                reports.append(timed(["report"], campaign, env))
+                bares.append(_sibling("intake").run_child(bare_cmd, "bare", env=env).seconds)
+            report = statistics.median(seconds for seconds, _ in reports)
+            report_rss = max(rss for _, rss in reports)
+            bare = statistics.median(bares)
             rows.append((factor, mails, first, first_rss, idle, idle_rss, units, files, report,
-                         report_rss, built))  # fmt: skip
+                         report_rss, bare))  # fmt: skip
             print(f"{factor}x done: once {first:.1f} s, idle {idle:.2f} s, report {report:.1f} s",
                   flush=True)  # fmt: skip
     finally:
@@ -130,13 +175,17 @@ def main() -> int:
         f"{load_before[0]:.1f} before / {load_after[0]:.1f} after"
     )
     header = ("scale", "mails", "first once", "mails/s", "RSS", "idle once", "RSS",
-              "units", "files", "report", "RSS")  # fmt: skip
+              "units", "files", "report", "RSS", "bare cells", "ratio")  # fmt: skip
     print("  ".join(f"{h:>10}" for h in header))
-    for factor, mails, first, frss, idle, irss, units, files, report, rrss, _ in rows:
+    for factor, mails, first, frss, idle, irss, units, files, report, rrss, bare in rows:
         cells = (f"{factor}x", f"{mails:,}", f"{first:.2f} s", f"{mails / first:,.0f}",
                  f"{frss:.0f} MiB", f"{idle:.2f} s", f"{irss:.0f} MiB", f"{units:,}",
-                 f"{files:,}", f"{report:.2f} s", f"{rrss:.0f} MiB")  # fmt: skip
+                 f"{files:,}", f"{report:.2f} s", f"{rrss:.0f} MiB", f"{bare:.2f} s",
+                 f"{report / bare:.2f}")  # fmt: skip
         print("  ".join(f"{c:>10}" for c in cells))
+    print(f"report, bare cells: medians of {args.rounds} alternated runs; bare cells: XlsxWriter "
+          "alone writing the 文件明细 sheet's cells, plain (report's baseline); "
+          "ratio = report / bare cells")  # fmt: skip
     return 0
 
 
