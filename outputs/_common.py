@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from contract import CATEGORY_LABELS, INTEGRITY_KIND_LABELS, MISSING_LABELS, NOTICE_REASON_LABELS
@@ -36,6 +37,17 @@ def is_missing(value: Any) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
+
+
+def each_distinct(series: pd.Series, func: Callable[[Any], Any]) -> np.ndarray:
+    """``func`` of every row's value, called once per distinct value (missing ones as None):
+    the files of one mail share its time, unit and sender."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    results = np.empty(len(uniques) + 1, dtype=object)
+    for position, value in enumerate(uniques):
+        results[position] = func(value)
+    results[-1] = func(None)  # code -1: missing
+    return results[codes]
 
 
 def text(value: Any) -> str:

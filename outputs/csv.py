@@ -10,7 +10,6 @@ and the contract's numeric columns never hold a negative number anyway.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from contract import ATTACHMENT_COLUMNS, INTEGRITY_COLUMNS, UNIT_COLUMNS
-from outputs._common import write_report
+from outputs._common import each_distinct, write_report
 from outputs.tables import ReportTables
 
 
@@ -55,14 +54,6 @@ def _neutralised(values: pd.Series) -> pd.Series:
     cells = cells.copy()
     cells[suspects] = [neutralise(cell) for cell in cells[suspects]]
     return pd.Series(cells, index=values.index, dtype=object)
-
-
-def _each_distinct(values: pd.Series, convert: Callable[[object], str]) -> pd.Series:
-    """``convert`` applied once per distinct value (the files of one mail share its time);
-    missing values become ``convert(None)``."""
-    codes, distinct = pd.factorize(values)
-    converted = np.array([*map(convert, distinct), convert(None)], dtype=object)
-    return pd.Series(converted[codes], index=values.index, dtype=object)  # code -1: missing
 
 
 def write_csv(frame: pd.DataFrame, path: Path, when: datetime) -> Path:
@@ -103,9 +94,9 @@ def attachments_frame(tables: ReportTables) -> pd.DataFrame:
     for column in ATTACHMENT_COLUMNS:
         values = rows[column]
         if column == "received_at":
-            out[column] = _each_distinct(values, _iso)
+            out[column] = pd.Series(each_distinct(values, _iso), index=rows.index)
         elif column in ("uid", "size"):
-            out[column] = _each_distinct(values, _int)
+            out[column] = pd.Series(each_distinct(values, _int), index=rows.index)
         else:
             out[column] = values.fillna("").astype(str)
     return out

@@ -29,6 +29,7 @@ from contract import CATEGORIES, INTEGRITY_KIND_LABELS, MISSING_LABELS
 from outputs._common import (
     KIND_LABELS,
     category_label,
+    each_distinct,
     format_datetime,
     missing_label,
     reasons_label,
@@ -92,27 +93,18 @@ def _get(frame: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series(None, index=frame.index, dtype=object)
 
 
-def _each(series: pd.Series, func: Callable[[Any], Any]) -> np.ndarray:
-    """``func`` of every row's value, called once per distinct value (missing ones as None)."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    results = np.empty(len(uniques) + 1, dtype=object)
-    for position, value in enumerate(uniques):
-        results[position] = func(value)
-    results[-1] = func(None)  # code -1: missing
-    return results[codes]
-
-
 def _field(name: str) -> Callable[[pd.DataFrame], pd.Series]:
     return lambda frame: _get(frame, name)
 
 
 def _shown(name: str, func: Callable[[Any], Any]) -> Callable[[pd.DataFrame], np.ndarray]:
     """A column shown through ``func`` (a label, 是/否 ...)."""
-    return lambda frame: _each(_get(frame, name), func)
+    return lambda frame: each_distinct(_get(frame, name), func)
 
 
 def _truthy(frame: pd.DataFrame, name: str) -> np.ndarray:
-    return _each(_get(frame, name), lambda value: value is not None and bool(value)).astype(bool)
+    truthy = each_distinct(_get(frame, name), lambda value: value is not None and bool(value))
+    return truthy.astype(bool)
 
 
 def _marked(mask: np.ndarray, fill: str, otherwise: Any = None) -> np.ndarray:
@@ -120,7 +112,7 @@ def _marked(mask: np.ndarray, fill: str, otherwise: Any = None) -> np.ndarray:
 
 
 def _missing_codes(frame: pd.DataFrame) -> np.ndarray:
-    return _each(_get(frame, "missing"), lambda value: frozenset(split_codes(value)))
+    return each_distinct(_get(frame, "missing"), lambda value: frozenset(split_codes(value)))
 
 
 def _summary_columns() -> list[Column]:
@@ -243,8 +235,8 @@ def _file_columns() -> list[Column]:
 
 def _file_fills(files: pd.DataFrame) -> dict[str, np.ndarray]:
     late = _truthy(files, "late")
-    waiting = _each(_get(files, "review_reason"), lambda v: v is not None and str(v) != "")
-    unknown = _each(_get(files, "unit"), lambda v: v is None or not v)
+    waiting = each_distinct(_get(files, "review_reason"), lambda v: v is not None and str(v) != "")
+    unknown = each_distinct(_get(files, "unit"), lambda v: v is None or not v)
     return {
         "收到时间": _marked(late, LATE_FILL),
         "逾期": _marked(late, LATE_FILL),
@@ -259,7 +251,7 @@ def _sorted_attachments(tables: ReportTables) -> pd.DataFrame:
     if files.empty:
         return files
     order = {unit: i for i, unit in enumerate(tables.units["unit"].tolist())}
-    position = _each(_get(files, "unit"), lambda unit: order.get(unit, len(order)))
+    position = each_distinct(_get(files, "unit"), lambda unit: order.get(unit, len(order)))
     received = pd.to_datetime(_get(files, "received_at"), utc=True)  # no zone: taken as UTC
     seconds = (received - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
     stamps = seconds.to_numpy(dtype="float64", na_value=np.inf)

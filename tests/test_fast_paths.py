@@ -386,7 +386,8 @@ def test_csv_times_and_numbers_converted_once_per_value_equal_the_cell_by_cell_w
     converted once THEN the column equals converting every cell."""
     import pandas as pd
 
-    from outputs.csv import _each_distinct, _int, _iso
+    from outputs._common import each_distinct
+    from outputs.csv import _int, _iso
 
     times = [None if p is None else pd.Timestamp(1_600_000_000 + 3_600 * p, unit="s",
                                                  tz="Asia/Shanghai") for p in picks]  # fmt: skip
@@ -396,4 +397,4 @@ def test_csv_times_and_numbers_converted_once_per_value_equal_the_cell_by_cell_w
         (pd.Series([None if p is None else p * 1024 for p in picks], dtype="Int64"), _int),
         (pd.Series([None if p is None else float(p) for p in picks], dtype=float), _int),
     ):
-        assert _each_distinct(values, convert).tolist() == values.map(convert).tolist()
+        assert each_distinct(values, convert).tolist() == values.map(convert).tolist()
