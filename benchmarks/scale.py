@@ -15,6 +15,7 @@ Not part of CI. Each figure is the wall time of a whole ``run_pipeline.py`` chil
     python benchmarks/scale.py            # mails 100 / 1,000 / 10,000; units 10 / 100 / 1,000
     python benchmarks/scale.py --quick    # mails 100 / 1,000; units 10 / 100
     python benchmarks/scale.py --rounds 1 # report and its baseline once each (noisier)
+    python benchmarks/scale.py --against 35adefe --rounds 5   # report: this checkout vs a commit
 """
 
 from __future__ import annotations
@@ -60,11 +61,13 @@ def environment(work: Path) -> dict[str, str]:
     return env
 
 
-def timed(command: list[str], folder: Path, env: dict[str, str]) -> tuple[float, float]:
+def timed(
+    command: list[str], folder: Path, env: dict[str, str], repo: Path = REPO
+) -> tuple[float, float]:
     """(seconds, peak RSS MiB) of one child, measured by a small launcher (see intake.py)."""
     # benchmarks/intake.py's launcher reports the child's own peak RSS
     child = _sibling("intake").run_child(
-        [sys.executable, str(REPO / "run_pipeline.py"), "--config", "config.yaml", *command],
+        [sys.executable, str(repo / "run_pipeline.py"), "--config", "config.yaml", *command],
         " ".join(command),
         cwd=folder,
         env=env,
@@ -124,17 +127,53 @@ def bare_cells(rows: int) -> None:
     workbook.close()
 
 
+def against(revision: str, rounds: int) -> int:
+    """``report`` at 1,000 units / 50,000 files by this checkout and by ``revision`` (a git
+    worktree of it, run with the same Python), alternated ``rounds`` times: medians and ratio."""
+    work = Path(tempfile.mkdtemp(prefix="bench-scale-against-"))
+    old = work / "old"
+    subprocess.run(["git", "worktree", "add", "-q", "--detach", str(old), revision], cwd=REPO,
+                   check=True)  # fmt: skip
+    try:
+        env = environment(work)
+        campaign = work / "campaign"
+        campaign.mkdir()
+        _sibling("console").build(campaign, 1_000, 50_000)
+        for repo in (old, REPO):  # unmeasured: compiles the revision's bytecode
+            timed(["report"], campaign, env, repo)
+        runs: dict[str, list[tuple[float, float]]] = {revision: [], "this checkout": []}
+        for _ in range(rounds):
+            runs[revision].append(timed(["report"], campaign, env, old))
+            runs["this checkout"].append(timed(["report"], campaign, env))
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=REPO)
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"report, 1,000 units / 50,000 files, {rounds} alternated runs each, medians "
+          f"(load average {os.getloadavg()[0]:.1f})")  # fmt: skip
+    medians = {}
+    for name, figures in runs.items():
+        medians[name] = statistics.median(seconds for seconds, _ in figures)
+        each = ", ".join(f"{seconds:.2f}" for seconds, _ in figures)
+        peak = max(rss for _, rss in figures)
+        print(f"  {name:>14}: {medians[name]:.2f} s (runs {each}), peak RSS {peak:.0f} MiB")
+    print(f"  ratio this checkout / {revision}: {medians['this checkout'] / medians[revision]:.2f}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="only 1x and 10x")
     parser.add_argument(
         "--rounds", type=int, default=3, help="report and its baseline alternated (medians)"
     )
+    parser.add_argument("--against", metavar="REV", help="only: report here vs git revision REV")
     parser.add_argument("--bare-cells", type=int, help=argparse.SUPPRESS)  # the baseline's child
     args = parser.parse_args()
     if args.bare_cells is not None:
         bare_cells(args.bare_cells)
         return 0
+    if args.against:
+        return against(args.against, args.rounds)
     console_bench = _sibling("console")  # benchmarks/console.py: the synthetic campaign
 
     work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
